@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class User(AbstractUser):
+    """A person of the instance. The profile lives on the user: one row, no extra query."""
+
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: follow the browser's language."),
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, choices=_time_zone_choices)
+    theme = models.CharField(
+        _("theme"),
+        max_length=5,
+        default="auto",
+        choices=[("auto", _("Follow the system")), ("light", _("Light")), ("dark", _("Dark"))],
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.shown_name.replace(".", " ").split() if p]
+        return "".join(p[0] for p in parts[:2]).upper() or "?"

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from apps.chat.presence import is_busy
+from apps.core.navigation import nav_for_request
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"site_name": settings.SITE_NAME}
+    return {
+        "site_name": settings.SITE_NAME,
+        "nav": nav_for_request(request),
+        "busy": is_busy(user.pk),
+        "presence_idle_seconds": settings.RUCHE_PRESENCE_IDLE_SECONDS,
+    }

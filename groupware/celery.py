@@ -1,0 +1,20 @@
+"""The Celery application: workers run the `sync` and `default` queues, beat the schedule."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "groupware.settings")
+
+app = Celery("groupware")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Proves that beat and a worker are alive (shown by `manage.py status`).
+    "heartbeat": {"task": "core.heartbeat", "schedule": 15.0, "options": {"expires": 14}},
+    # Marks offline the users whose connections stopped sending heartbeats (crashed web node).
+    "presence-sweep": {"task": "chat.presence_sweep", "schedule": 10.0, "options": {"expires": 9}},
+}
