@@ -159,7 +159,14 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{RUCHE_REDIS_PREFIX}:asgi", "capacity": 500, "expiry": 30},
+        "CONFIG": {
+            # redis-py 8 times reads out after 5 s by default, exactly the layer's blocking-pop
+            # time: without a longer socket timeout, idle WebSockets die every few seconds.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": f"{RUCHE_REDIS_PREFIX}:asgi",
+            "capacity": 500,
+            "expiry": 30,
+        },
     }
 }
 
@@ -261,6 +268,7 @@ USE_TZ = True
 # --- Files: static assets served by Ruche itself, user files outside the web root.
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "files"
 STORAGES = {

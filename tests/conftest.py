@@ -95,7 +95,7 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(application, lifespan="off", log_level="warning", ws="websockets")
+        config = uvicorn.Config(application, lifespan="off", log_level="warning", ws="websockets-sansio")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="live-asgi", daemon=True)
 
@@ -124,7 +124,7 @@ def _live_server_process() -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def live_server(_live_server_process: LiveServer, transactional_db: None) -> LiveServer:
+def asgi_server(_live_server_process: LiveServer, transactional_db: None) -> LiveServer:
     # ALLOWED_HOSTS already holds 127.0.0.1; the WebSocket origin check uses it too.
     return _live_server_process
 
@@ -155,12 +155,12 @@ def _playwright_browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_context(_playwright_browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Any]]:
+def new_context(_playwright_browser: Any, asgi_server: LiveServer) -> Iterator[Callable[..., Any]]:
     """Opens browser contexts (separate cookie jars: one per person); all closed after the test."""
     contexts: list[Any] = []
 
     def make(user: Any | None = None, **options: Any) -> Any:
-        options.setdefault("base_url", live_server.url)
+        options.setdefault("base_url", asgi_server.url)
         options.setdefault("locale", "en-US")
         context = _playwright_browser.new_context(**options)
         context.set_default_timeout(10_000)
@@ -172,7 +172,7 @@ def new_context(_playwright_browser: Any, live_server: LiveServer) -> Iterator[C
                     {
                         "name": settings.SESSION_COOKIE_NAME,
                         "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                        "url": live_server.url,
+                        "url": asgi_server.url,
                     }
                 ]
             )

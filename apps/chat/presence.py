@@ -164,3 +164,9 @@ def presence_for_users(user_ids: list[int]) -> dict[int, PresencePayload]:
 
 def is_busy(user_id: int) -> bool:
     return bool(get_redis().exists(_busy_key(user_id)))
+
+
+def users_connected() -> set[int]:
+    """Users with at least one live connection (an open tab), in one Redis round trip."""
+    members = get_redis().zrangebyscore(_expiry_key(), time.time(), "+inf")
+    return {int(str(member).partition(":")[0]) for member in members}

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from django.views.generic import RedirectView
 
 from apps.core import views
@@ -9,5 +9,4 @@ urlpatterns = [
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.ico", permanent=True)),
     path("healthz", views.healthz, name="healthz"),
-    path("chat/", include("apps.chat.urls")),
 ]

@@ -24,7 +24,7 @@ document.addEventListener("keydown", (event) => {
 
 // ---- Status labels (translated in the page's <template>) ------------------
 const labels = {};
-document.querySelectorAll("#status-labels [data-for]").forEach((el) => { labels[el.dataset.for] = el.textContent; });
+document.getElementById("status-labels")?.content.querySelectorAll("[data-for]").forEach((el) => { labels[el.dataset.for] = el.textContent; });
 const lang = document.documentElement.lang || "en";
 const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
 
