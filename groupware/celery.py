@@ -14,7 +14,12 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     # Proves that beat and a worker are alive (shown by `manage.py status`).
-    "heartbeat": {"task": "core.heartbeat", "schedule": 15.0, "options": {"expires": 14}},
+    "heartbeat": {
+        "task": "core.heartbeat",
+        "schedule": 15.0,
+        # The header tells the publish hook (apps.core.heartbeats) that beat itself sent it.
+        "options": {"expires": 14, "headers": {"ruche_origin": "beat"}},
+    },
     # Marks offline the users whose connections stopped sending heartbeats (crashed web node).
     "presence-sweep": {"task": "chat.presence_sweep", "schedule": 10.0, "options": {"expires": 9}},
 }

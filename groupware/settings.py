@@ -9,6 +9,7 @@ Each variable is documented in README.md ("Configuration").
 from __future__ import annotations
 
 import secrets
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,6 +62,17 @@ if PRODUCTION and not RUCHE_CREDENTIALS_KEYS:
         "RUCHE_CREDENTIALS_KEYS must be set (comma-separated Fernet keys; "
         "generate one with ./manage.py credentials_key)."
     )
+# A malformed key would only fail at the first mail login: refuse it at start (without echoing it).
+for _position, _key in enumerate(RUCHE_CREDENTIALS_KEYS, start=1):
+    try:
+        from cryptography.fernet import Fernet
+
+        Fernet(_key.encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"RUCHE_CREDENTIALS_KEYS: key number {_position} is not a Fernet key "
+            "(generate one with ./manage.py credentials_key)."
+        ) from None
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -128,12 +140,18 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 except Exception as exc:  # dj-database-url raises several types for bad URLs
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Ruche understands: {exc}") from exc
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABASES["default"].get("NAME"):
+    # The URL may hold a password: it is not repeated in the message.
+    raise ImproperlyConfigured("DATABASE_URL names no database (e.g. postgres://user@host:5432/ruche).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web, worker and beat processes read while one writes.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails in seconds, not after the OS's TCP timeout (the status page waits on it).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, channel layer, cache, presence.
@@ -193,6 +211,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "core:home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "apps.accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
@@ -211,6 +230,11 @@ ACCOUNT_RATE_LIMITS = {
     "reauthenticate": "10/m/user",
 }
 RUCHE_SIGNUP_OPEN = env_bool("RUCHE_SIGNUP_OPEN", default=False)
+# Accounts made by admins are trusted as they are. Self-service accounts must prove their
+# address: otherwise anyone could claim an address, and lock its owner out with MFA.
+if RUCHE_SIGNUP_OPEN:
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+MFA_ALLOW_UNVERIFIED_EMAIL = not RUCHE_SIGNUP_OPEN
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("RUCHE_SITE_NAME", "Ruche")
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -281,6 +305,9 @@ STORAGES = {
         )
     },
 }
+# whitenoise streams files with a sync iterator, which Django's ASGI handler warns about
+# for every asset; harmless (nginx serves /static/ itself in production).
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 # Outside production, serve straight from the source folders: no collectstatic step.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -308,6 +335,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("RUCHE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RUCHE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env_bool("RUCHE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is the domain owner's commitment (hstspreload.org), not an installer's default;
+        # RUCHE_HSTS_PRELOAD=true turns it on. Every other deploy check stays on.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -144,10 +144,10 @@ def presence_sweep() -> int:
     users: set[int] = set()
     pipe = r.pipeline()
     for member in expired:
-        user_part, _, conn_id = member.partition(":")
+        user_part, _, conn_id = str(member).partition(":")
         users.add(int(user_part))
         pipe.hdel(_conns_key(int(user_part)), conn_id)
-        pipe.zrem(_expiry_key(), member)
+        pipe.zrem(_expiry_key(), str(member))
     pipe.execute()
     for user_id in users:
         _refresh(user_id, now)

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.chat import presence
+from apps.core.types import AuthedRequest
 
 
 @require_POST
 @login_required
-def presence_status(request: HttpRequest) -> HttpResponse:
+def presence_status(request: AuthedRequest) -> HttpResponse:
     """Set or clear "busy". Works as a plain form post and as a fetch()."""
     choice = request.POST.get("status")
     if choice not in ("available", "busy"):

@@ -24,7 +24,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_FRAME = 4400
 
 
-class ShellConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class ShellConsumer(AsyncJsonWebsocketConsumer):
     user_id: int
     conn_id: str
     groups_joined: list[str]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -10,10 +11,12 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from apps.chat.selectors import colleagues_with_presence
+from apps.core.health import system_status
+from apps.core.types import AuthedRequest
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     colleagues = colleagues_with_presence(user_id=request.user.pk)
     return render(
         request,
@@ -50,3 +53,14 @@ def manifest(request: HttpRequest) -> JsonResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers: answers as long as the web process runs."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+@require_GET
+def status(request: HttpRequest) -> HttpResponse:
+    """Staff only: the same report as `manage.py status`."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    response = render(request, "core/status.html", {"status": system_status()})
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -12,6 +12,7 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
+from websockets.typing import Origin
 
 from apps.chat import presence
 from apps.core.events import group_send_now, user_group
@@ -31,7 +32,7 @@ def cookie_for(user: Any) -> str:
 def open_socket(server: LiveServer, user: Any | None = None, origin: str = ORIGIN) -> ClientConnection:
     headers = {"Cookie": cookie_for(user)} if user is not None else {}
     url = server.url.replace("http://", "ws://") + "/ws/"
-    return ws_connect(url, origin=origin, additional_headers=headers, open_timeout=5)  # type: ignore[arg-type]
+    return ws_connect(url, origin=Origin(origin), additional_headers=headers, open_timeout=5)
 
 
 def receive(socket: ClientConnection, timeout: float = 3) -> dict[str, Any]:
