@@ -7,15 +7,19 @@ exist (and have pages) are listed; nothing here names them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.http import HttpRequest
 from django.urls import reverse
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | StrPromise  # lazy: translated when the rail is drawn
     url_name: str
     icon: str
     staff_only: bool = False

@@ -9,4 +9,5 @@ urlpatterns = [
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.ico", permanent=True)),
     path("healthz", views.healthz, name="healthz"),
+    path("status/", views.status, name="status"),
 ]

@@ -51,7 +51,8 @@ def test_anonymous_websocket_is_closed_as_unauthenticated(asgi_server: LiveServe
     # The handshake completes, then the gateway closes with its "unauthenticated" code.
     with open_socket(asgi_server) as socket, pytest.raises(ConnectionClosed) as closed:
         socket.recv(timeout=3)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
 
 
 def test_websocket_from_a_foreign_origin_is_refused(asgi_server: LiveServer, owner: Any) -> None:
@@ -133,4 +134,5 @@ def test_oversized_frame_closes_the_socket(asgi_server: LiveServer, owner: Any) 
         socket.send("x" * 20000)
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=3)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
