@@ -291,7 +291,11 @@ def command_test(args: argparse.Namespace) -> int:
 
 
 def command_manage(args: argparse.Namespace) -> int:
-    data_dir()
+    var = data_dir()
+    # Let `./ruche manage status` see the demo mail domain of a running `./ruche run`.
+    demo_env = mailstack_dir(var) / "mailstack.env"
+    if demo_env.exists():
+        os.environ.setdefault("RUCHE_MAIL_STACK_ENV", str(demo_env))
     return manage(*args.manage_args, check=False)
 
 
