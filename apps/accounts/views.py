@@ -1,17 +1,59 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
+
+from apps.accounts.forms import ProfileForm
+from apps.accounts.models import User as UserModel
+from apps.accounts.services import user_remove_avatar, user_set_avatar, user_update_profile
 
 User = get_user_model()
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", {})
+    user = request.user
+    assert isinstance(user, UserModel)  # login_required: never anonymous here
+    initial = {
+        "display_name": user.display_name,
+        "language": user.language,
+        "time_zone": user.time_zone,
+        "theme": user.theme,
+    }
+    has_avatar = bool(user.avatar)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES, initial=initial, has_avatar=has_avatar)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    user_update_profile(
+                        user=user,
+                        display_name=data["display_name"],
+                        language=data["language"],
+                        time_zone=data["time_zone"],
+                        theme=data["theme"],
+                    )
+                    if data.get("remove_avatar"):
+                        user_remove_avatar(user=user)
+                    elif data.get("avatar"):
+                        user_set_avatar(user=user, upload=data["avatar"])
+            except ValidationError as error:
+                user.refresh_from_db()
+                form.add_error("avatar" if error.code not in ("language", "time_zone", "theme") else None, error)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("accounts:profile")
+    else:
+        form = ProfileForm(initial=initial, has_avatar=has_avatar)
+    return render(request, "accounts/profile.html", {"form": form})
 
 
 @login_required
