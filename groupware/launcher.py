@@ -285,7 +285,12 @@ def command_test(args: argparse.Namespace) -> int:
         workers = os.environ.get("RUCHE_TEST_WORKERS", "2")
         pytest_args = ["-n", workers] if workers not in ("0", "1") else []
         started = time.monotonic()
-        result = subprocess.run([PYTHON, "-m", "pytest", *pytest_args, *args.pytest_args], cwd=BASE_DIR, check=False)
+        # Importing this package (groupware/__init__ loads Celery) set DJANGO_SETTINGS_MODULE
+        # to the production module; pytest must use the test settings instead.
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+        result = subprocess.run(
+            [PYTHON, "-m", "pytest", *pytest_args, *args.pytest_args], cwd=BASE_DIR, env=env, check=False
+        )
         say(f"tests took {time.monotonic() - started:.0f} s")
         return result.returncode
 

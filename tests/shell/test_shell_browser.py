@@ -21,8 +21,10 @@ def watch_csp(page: Any) -> list[str]:
 def test_two_colleagues_see_each_other_come_online_and_go_offline(new_context: Any, owner: Any, colleague: Any) -> None:
     olivia = new_context(owner).new_page()
     olivia.goto("/")
-    colin_row = olivia.get_by_role("list", name="Colleagues and their status").get_by_role("listitem").filter(
-        has_text="Colin Colleague"
+    colin_row = (
+        olivia.get_by_role("list", name="Colleagues and their status")
+        .get_by_role("listitem")
+        .filter(has_text="Colin Colleague")
     )
     expect(colin_row).to_contain_text("Never connected")
 
