@@ -106,6 +106,8 @@ def test_phone_width_has_no_horizontal_scroll_and_a_menu_button(new_context: Any
     expect(home_link).to_be_hidden()
     menu = page.get_by_role("button", name="Menu")
     expect(menu).to_have_attribute("aria-expanded", "false")
+    # The shell module has run (it sets this class first, then binds its handlers in the same task).
+    expect(page.locator("html.js")).to_be_attached()
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(home_link).to_be_visible()
@@ -128,3 +130,32 @@ def test_manifest_and_icons_are_served_by_ruche(page: Any) -> None:
     for icon in data["icons"]:
         assert page.request.get(icon["src"]).ok
     assert page.request.get("/favicon.ico").ok
+
+
+def test_dark_theme_also_meets_contrast(new_context: Any, owner: Any, colleague: Any, axe: Any) -> None:
+    page = new_context(owner, color_scheme="dark").new_page()
+    page.goto("/")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(22, 20, 18)"
+    assert axe(page) == []
+
+
+def test_keyboard_user_sets_busy_from_the_user_menu(new_context: Any, owner: Any, colleague: Any) -> None:
+    colin = new_context(colleague).new_page()
+    colin.goto("/")
+    olivia = new_context(owner).new_page()
+    olivia.goto("/")
+    olivia_row = colin.get_by_role("listitem").filter(has_text="Olivia Owner")
+    expect(olivia_row).to_contain_text("Online")
+
+    menu = olivia.locator("summary")
+    menu.focus()
+    olivia.keyboard.press("Enter")
+    available = olivia.get_by_role("radio", name="Available")
+    expect(available).to_be_visible()
+    available.focus()
+    olivia.keyboard.press("ArrowDown")  # radio groups move with the arrow keys
+    expect(olivia.get_by_role("radio", name="Busy")).to_be_checked()
+    expect(olivia_row).to_contain_text("Busy")
+    olivia.keyboard.press("Escape")
+    expect(olivia.get_by_role("radio", name="Busy")).to_be_hidden()
+    expect(menu).to_be_focused()
