@@ -312,6 +312,7 @@ warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume sy
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 RUCHE_AVATAR_MAX_BYTES = env_int("RUCHE_AVATAR_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+RUCHE_MAIL_BODY_CACHE_MAX = env_int("RUCHE_MAIL_BODY_CACHE_MAX", 2 * 1024 * 1024, minimum=0)  # bytes per message
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Security headers

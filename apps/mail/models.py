@@ -97,3 +97,131 @@ class MailAccount(models.Model):
     @property
     def has_smtp_password(self) -> bool:
         return bool(self.smtp_password)
+
+
+class FolderRole(models.TextChoices):
+    """RFC 6154 special-use roles (plus the Inbox)."""
+
+    NONE = "", _("Folder")
+    INBOX = "inbox", _("Inbox")
+    DRAFTS = "drafts", _("Drafts")
+    SENT = "sent", _("Sent")
+    TRASH = "trash", _("Trash")
+    JUNK = "junk", _("Junk")
+    ARCHIVE = "archive", _("Archive")
+
+
+class Folder(models.Model):
+    """One IMAP mailbox of an account, and where the index stands for it.
+
+    `name` is the server's name (modified UTF-7 already decoded); `uidvalidity` changing means
+    every indexed UID is void and the folder is rebuilt. The index is filled newest first:
+    `backfill_below` is the lowest UID indexed so far, older messages are fetched below it.
+    """
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(_("name"), max_length=1000)
+    delimiter = models.CharField(max_length=4, blank=True)
+    role = models.CharField(_("role"), max_length=8, choices=FolderRole.choices, blank=True, default="")
+    attributes = models.JSONField(default=list, blank=True)  # LIST flags, as strings
+    subscribed = models.BooleanField(default=True)
+    selectable = models.BooleanField(default=True)
+
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    uidnext = models.BigIntegerField(null=True, blank=True)
+    highestmodseq = models.BigIntegerField(null=True, blank=True)
+    backfill_below = models.BigIntegerField(null=True, blank=True)
+    backfill_done = models.BooleanField(default=False)
+
+    total = models.PositiveIntegerField(default=0)
+    unread = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("account", "name"), name="mail_folder_unique_name")]
+        ordering = ("account", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Thread(models.Model):
+    """A conversation: messages linked by Message-ID / In-Reply-To / References, across folders."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="threads")
+    subject = models.CharField(max_length=1000, blank=True)
+    last_date = models.DateTimeField(null=True, blank=True, db_index=True)
+    message_count = models.PositiveIntegerField(default=0)
+    unread_count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Message(models.Model):
+    """The index entry of one message in one folder: what lists, threads and search need.
+
+    Addresses are lists of [name, address] pairs. The body is not here: it is fetched on demand
+    (`MessageBody`). `sort_date` is the Date header when sane, else INTERNALDATE.
+    """
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="messages")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="messages")
+    uid = models.BigIntegerField()
+    modseq = models.BigIntegerField(null=True, blank=True)
+    thread = models.ForeignKey(Thread, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+
+    message_id = models.CharField(max_length=500, blank=True, db_index=True)
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+
+    subject = models.CharField(max_length=1000, blank=True)
+    from_name = models.CharField(max_length=300, blank=True)
+    from_address = models.CharField(max_length=320, blank=True)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+
+    date = models.DateTimeField(null=True, blank=True)
+    internal_date = models.DateTimeField(null=True, blank=True)
+    sort_date = models.DateTimeField()
+    size = models.PositiveIntegerField(default=0)
+
+    seen = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+    draft = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    keywords = models.JSONField(default=list, blank=True)
+
+    has_attachments = models.BooleanField(default=False)
+    list_id = models.CharField(max_length=500, blank=True)
+    list_unsubscribe = models.TextField(blank=True)
+    list_unsubscribe_post = models.BooleanField(default=False)
+    spam_score = models.FloatField(null=True, blank=True)
+    spam_flag = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("folder", "uid"), name="mail_message_unique_uid")]
+        indexes = [
+            models.Index(fields=("folder", "-sort_date", "-uid"), name="mail_msg_folder_date"),
+            models.Index(fields=("account", "-sort_date"), name="mail_msg_account_date"),
+            models.Index(fields=("folder", "seen"), name="mail_msg_folder_seen"),
+            models.Index(fields=("thread", "sort_date"), name="mail_msg_thread_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"<{self.uid}>"
+
+
+class MessageBody(models.Model):
+    """A fetched message, kept so reopening it costs no IMAP round trip.
+
+    `raw` holds the RFC 822 bytes when they fit the cache cap (settings.RUCHE_MAIL_BODY_CACHE_MAX);
+    larger messages keep only `text` (for search) and are fetched again when opened.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="body")
+    raw = models.BinaryField(null=True, blank=True)
+    text = models.TextField(blank=True)  # plain text for full-text search, capped
+    fetched_at = models.DateTimeField(auto_now=True)
