@@ -225,3 +225,6 @@ class MessageBody(models.Model):
     raw = models.BinaryField(null=True, blank=True)
     text = models.TextField(blank=True)  # plain text for full-text search, capped
     fetched_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"body of message {self.message_id}"
