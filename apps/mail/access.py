@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.http import Http404
 
-from apps.mail.models import MailAccount
+from apps.mail.models import Folder, MailAccount, Message
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -26,4 +26,24 @@ def mail_account_for_user(
     try:
         return MailAccount.objects.get(pk=account_id, owner_id=user.pk)
     except (MailAccount.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def folder_for_user(*, user: AbstractBaseUser | AnonymousUser, folder_id: int, write: bool = False) -> Folder:
+    """A folder of one of the user's accounts, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Folder.objects.select_related("account").get(pk=folder_id, account__owner_id=user.pk)
+    except (Folder.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def message_for_user(*, user: AbstractBaseUser | AnonymousUser, message_id: int, write: bool = False) -> Message:
+    """A message of one of the user's accounts, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Message.objects.select_related("folder", "account").get(pk=message_id, account__owner_id=user.pk)
+    except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404 from None

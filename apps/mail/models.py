@@ -228,3 +228,16 @@ class MessageBody(models.Model):
 
     def __str__(self) -> str:
         return f"body of message {self.message_id}"
+
+
+class MailPreferences(models.Model):
+    """How one person reads mail. Created on first use with the defaults below."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_preferences")
+    conversation_view = models.BooleanField(_("group messages into conversations"), default=True)
+    mark_read_on_open = models.BooleanField(_("mark a message read when it is opened"), default=True)
+    # Senders whose remote images load without asking (addresses, lower-case).
+    remote_content_senders = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"mail preferences of {self.user_id}"
