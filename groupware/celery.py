@@ -22,4 +22,6 @@ app.conf.beat_schedule = {
     },
     # Marks offline the users whose connections stopped sending heartbeats (crashed web node).
     "presence-sweep": {"task": "chat.presence_sweep", "schedule": 10.0, "options": {"expires": 9}},
+    # Enqueues a sync of the mail accounts not synced for RUCHE_MAIL_SYNC_INTERVAL (paused ones skipped).
+    "mail-sync-sweep": {"task": "mail.sync_sweep", "schedule": 60.0, "options": {"expires": 55}},
 }

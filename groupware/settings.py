@@ -280,6 +280,24 @@ RUCHE_MAIL_DEFAULTS = {
     "smtp_security": env_choice("RUCHE_MAIL_SUBMISSION_SECURITY", ("tls", "starttls", "none"), "starttls"),
     "sieve_port": env_int("RUCHE_MAIL_SIEVE_PORT", 4190, minimum=1),
 }
+# The organisation's own mail domains: autodiscovery offers RUCHE_MAIL_DEFAULTS for them.
+RUCHE_MAIL_DOMAINS = [d.lower() for d in env_list("RUCHE_MAIL_DOMAINS")]
+# Sign-in with IMAP credentials (Roundcube-style), off unless domains are listed: people whose
+# address is in one of them log in with their mail password; user and mail account are made then.
+RUCHE_IMAP_LOGIN_DOMAINS = [d.lower() for d in env_list("RUCHE_IMAP_LOGIN_DOMAINS")]
+# Server: the mail account defaults unless given.
+RUCHE_IMAP_LOGIN_HOST = env_str("RUCHE_IMAP_LOGIN_HOST", env_str("RUCHE_MAIL_IMAP_HOST", ""))
+RUCHE_IMAP_LOGIN_PORT = env_int("RUCHE_IMAP_LOGIN_PORT", env_int("RUCHE_MAIL_IMAP_PORT", 993, minimum=1), minimum=1)
+RUCHE_IMAP_LOGIN_SECURITY = env_choice(
+    "RUCHE_IMAP_LOGIN_SECURITY",
+    ("tls", "starttls", "none"),
+    env_choice("RUCHE_MAIL_IMAP_SECURITY", ("tls", "starttls", "none"), "tls"),
+)
+if RUCHE_IMAP_LOGIN_DOMAINS:
+    if not RUCHE_IMAP_LOGIN_HOST:
+        raise ImproperlyConfigured("RUCHE_IMAP_LOGIN_DOMAINS needs RUCHE_IMAP_LOGIN_HOST (or RUCHE_MAIL_IMAP_HOST).")
+    # Last: local passwords are checked first; the IMAP server is asked only for listed domains.
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "apps.mail.backends.ImapLoginBackend"]
 
 # --- Internationalisation
 LANGUAGE_CODE = "en"
@@ -313,6 +331,8 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 RUCHE_AVATAR_MAX_BYTES = env_int("RUCHE_AVATAR_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 RUCHE_MAIL_BODY_CACHE_MAX = env_int("RUCHE_MAIL_BODY_CACHE_MAX", 2 * 1024 * 1024, minimum=0)  # bytes per message
+# Seconds between two periodic syncs of an account nobody watches by IMAP IDLE (the beat sweep).
+RUCHE_MAIL_SYNC_INTERVAL = env_int("RUCHE_MAIL_SYNC_INTERVAL", 300, minimum=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Security headers

@@ -81,7 +81,7 @@ def imap_call(account: MailAccount, operation: Callable[[ImapConnection], T]) ->
             except ImapLoginError:
                 _drop(account.pk, entry)
                 raise
-            except (ImapConnectionError, ImapError):
+            except ImapConnectionError:
                 _drop(account.pk, entry)
                 if attempt == 2:
                     raise

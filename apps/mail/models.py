@@ -71,6 +71,9 @@ class MailAccount(models.Model):
     )
     last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
+    # Set when the server refuses the password: sweeps skip the account (no retry storm, no lockout
+    # by the provider) until mail_account_set_password stores a new one.
+    sync_paused = models.BooleanField(_("sync paused"), default=False, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -156,6 +159,25 @@ class Thread(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ThreadReference(models.Model):
+    """One Message-ID known to belong to a thread: its own message's, or one it references.
+
+    JWZ's id table, kept in the database: a message joins the thread of every key it carries
+    (its own Message-ID, In-Reply-To, References), so a reply synced before its original (newest
+    first), or a parent that never arrives, still links the conversation.
+    """
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="references")
+    key = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("account", "key"), name="mail_thread_reference_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Message(models.Model):

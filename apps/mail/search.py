@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.db import connection
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import BooleanField, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -132,7 +132,7 @@ def search_messages(*, folders: QuerySet[Folder], query: SearchQuery, limit: int
     if query.after:
         messages = messages.filter(sort_date__gte=_day_start(query.after))
     if query.words:
-        messages = messages.filter(id__in=_full_text_ids(query.words))
+        messages = _matching_words(messages, query.words)
     return list(messages.select_related("folder", "thread").order_by("-sort_date", "-id")[:limit])
 
 
@@ -140,15 +140,16 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _full_text_ids(words: list[str]) -> RawSQL:
+def _matching_words(messages: QuerySet[Message], words: list[str]) -> QuerySet[Message]:
     if connection.vendor == "postgresql":
-        # Every word as a prefix, all required.
+        # Every word as a prefix, all required; answered by the GIN index on search_document.
         tsquery = " & ".join(f"{_pg_lexeme(w)}:*" for w in words)
-        return RawSQL(
-            "SELECT message_id FROM mail_message_search WHERE document @@ to_tsquery('ruche_search', %s)", [tsquery]
+        matches = RawSQL(
+            "mail_message.search_document @@ to_tsquery('ruche_search', %s)", [tsquery], output_field=BooleanField()
         )
+        return messages.alias(words_match=matches).filter(words_match=True)
     match = " AND ".join(f'"{w.replace(chr(34), "")}"*' for w in words)
-    return RawSQL("SELECT rowid FROM mail_message_fts WHERE mail_message_fts MATCH %s", [match])
+    return messages.filter(id__in=RawSQL("SELECT rowid FROM mail_message_fts WHERE mail_message_fts MATCH %s", [match]))
 
 
 def _pg_lexeme(word: str) -> str:

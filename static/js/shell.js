@@ -65,8 +65,11 @@ let retry = 0;
 let lastInput = Date.now();
 const idleMs = Number(body.dataset.idleSeconds || 300) * 1000;
 
+// A tab hidden for a moment (switching tabs, a page opening) is not "away" yet.
+const HIDDEN_GRACE_MS = 3000;
+let hiddenSince = document.visibilityState === "hidden" ? Date.now() : null;
 function tabState() {
-  if (document.visibilityState === "hidden") return "hidden";
+  if (hiddenSince !== null && Date.now() - hiddenSince >= HIDDEN_GRACE_MS) return "hidden";
   return Date.now() - lastInput > idleMs ? "idle" : "active";
 }
 let sentState = null;
@@ -114,7 +117,15 @@ for (const type of ["pointerdown", "keydown", "wheel", "touchstart"]) {
     if (wasIdle) heartbeat(true);
   }, { passive: true });
 }
-document.addEventListener("visibilitychange", () => heartbeat(true));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    hiddenSince = Date.now();
+    setTimeout(() => heartbeat(false), HIDDEN_GRACE_MS + 50);
+  } else {
+    hiddenSince = null;
+    heartbeat(true);
+  }
+});
 setInterval(() => heartbeat(false), 5000);
 connect();
 

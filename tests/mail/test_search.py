@@ -101,3 +101,18 @@ def test_deleted_messages_leave_the_index(owner: Any, inbox: Folder) -> None:
     message.delete()
     make_message(inbox, subject="Other")
     assert subjects(mine(owner), "ephemeral") == []
+
+
+def test_search_page_shows_only_the_users_results(owner: Any, outsider: Any, inbox: Folder) -> None:
+    from django.test import Client
+
+    make_message(inbox, subject="Budget 2027 draft")
+    make_message(make_folder(make_account(outsider)), subject="Budget of the outsider")
+    client = Client()
+    client.force_login(owner)
+    html = client.get("/mail/search/", {"q": "budget"}).content.decode()
+    assert "Budget 2027 draft" in html
+    assert "outsider" not in html
+    partial = client.get("/mail/search/", {"q": "budg", "partial": "list"}).content.decode()
+    assert "Budget 2027 draft" in partial
+    assert "<html" not in partial

@@ -1,0 +1,161 @@
+"""The mailbox screen: folders in the rail, the message list, the reading pane beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from apps.core.types import AuthedRequest
+from apps.mail import search, selectors
+from apps.mail.access import folder_for_user, message_for_user
+from apps.mail.models import Folder, Message
+from apps.mail.views import reading
+
+PAGE_SIZE = 50
+
+
+def _list_query(request: AuthedRequest, *, threads_default: bool) -> selectors.ListQuery:
+    params = request.GET
+    sort = params.get("sort", "date")
+    quick = params.get("filter", "all")
+    view = params.get("view", "")
+    return selectors.ListQuery(
+        sort=sort if sort in selectors.SORTS else "date",  # type: ignore[arg-type]
+        descending=params.get("dir", "desc") != "asc",
+        quick_filter=quick if quick in selectors.FILTERS else "all",  # type: ignore[arg-type]
+        threads={"threads": True, "messages": False}.get(view, threads_default),
+        cursor=params.get("cursor", "")[:100],
+        limit=PAGE_SIZE,
+    )
+
+
+@login_required
+def mailbox_home(request: AuthedRequest) -> HttpResponse:
+    """/mail/: the unified inbox when there are several accounts, else the inbox."""
+    inboxes = list(selectors.inbox_folders_for_user(user=request.user))
+    if len(inboxes) > 1:
+        return redirect("mail:unified")
+    if inboxes:
+        return redirect("mail:folder", folder_id=inboxes[0].pk)
+    first = Folder.objects.filter(account__owner_id=request.user.pk).order_by("pk").first()
+    if first is not None:
+        return redirect("mail:folder", folder_id=first.pk)
+    return render(request, "mail/empty.html", {"mailboxes": selectors.mailboxes_for_user(user=request.user)})
+
+
+@login_required
+def folder_view(request: AuthedRequest, folder_id: int, message_id: int | None = None) -> HttpResponse:
+    folder = folder_for_user(user=request.user, folder_id=folder_id)
+    return _mailbox(
+        request,
+        folders=[folder],
+        current=folder,
+        base_url=reverse("mail:folder", args=[folder.pk]),
+        title=_folder_title(folder),
+        message_id=message_id,
+    )
+
+
+@login_required
+def unified_view(request: AuthedRequest, message_id: int | None = None) -> HttpResponse:
+    folders = list(selectors.inbox_folders_for_user(user=request.user))
+    if not folders:
+        return redirect("mail:home")
+    return _mailbox(
+        request,
+        folders=folders,
+        current=None,
+        base_url=reverse("mail:unified"),
+        title=_("All inboxes"),
+        message_id=message_id,
+    )
+
+
+def _folder_title(folder: Folder) -> str:
+    if folder.role:
+        return str(folder.get_role_display())
+    return folder.name.split(folder.delimiter)[-1] if folder.delimiter else folder.name
+
+
+def _mailbox(
+    request: AuthedRequest,
+    *,
+    folders: list[Folder],
+    current: Folder | None,
+    base_url: str,
+    title: str,
+    message_id: int | None,
+) -> HttpResponse:
+    preferences = selectors.mail_preferences_for_user(user=request.user)
+    query = _list_query(request, threads_default=preferences.conversation_view)
+    page = selectors.message_page(folders=folders, query=query)
+    opened: Message | None = None
+    if message_id is not None:
+        opened = message_for_user(user=request.user, message_id=message_id)
+        if opened.folder not in folders:
+            raise Http404
+    keep: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k in ("sort", "dir", "filter", "view")}
+    context: dict[str, Any] = {
+        "title": title,
+        "current_folder": current,
+        "unified": current is None,
+        "folder_ids": ",".join(str(f.pk) for f in folders),
+        "mailboxes": selectors.mailboxes_for_user(user=request.user),
+        "page": page,
+        "query": query,
+        "base_url": base_url,
+        "query_string": urlencode(keep),
+        "next_url": f"{base_url}?{urlencode({**keep, 'cursor': page.next_cursor})}" if page.next_cursor else "",
+        "opened": opened,
+        "sorts": [("date", _("Date")), ("from", _("Sender")), ("subject", _("Subject")), ("size", _("Size"))],
+        "filters": [
+            ("all", _("All")),
+            ("unread", _("Unread")),
+            ("flagged", _("Flagged")),
+            ("attachments", _("With attachments")),
+        ],
+    }
+    if opened is not None:
+        context.update(reading.reader_context(request, opened))
+    template = "mail/_list.html" if request.GET.get("partial") == "list" else "mail/mailbox.html"
+    return render(request, template, context)
+
+
+@login_required
+def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpResponse:
+    """Search across every folder of the user's accounts (narrowed by `in:` and the other operators)."""
+    text = request.GET.get("q", "").strip()
+    folders = Folder.objects.filter(account__owner_id=request.user.pk)
+    query = search.parse_query(text)
+    found = [] if query.empty else search.search_messages(folders=folders, query=query, limit=SEARCH_LIMIT)
+    rows = [selectors.ListRow(message=m, thread_count=1, thread_unread=0) for m in found]
+    opened = message_for_user(user=request.user, message_id=message_id) if message_id is not None else None
+    base_url = reverse("mail:search")
+    context: dict[str, Any] = {
+        "title": _("Search: %(query)s") % {"query": text} if text else _("Search"),
+        "current_folder": None,
+        "searching": True,
+        "search_text": text,
+        "search_problems": query.problems,
+        "folder_ids": "",
+        "mailboxes": selectors.mailboxes_for_user(user=request.user),
+        "page": selectors.ListPage(rows=rows, next_cursor=""),
+        "query": selectors.ListQuery(threads=False),
+        "base_url": base_url,
+        "query_string": urlencode({"q": text}),
+        "next_url": "",
+        "opened": opened,
+    }
+    if opened is not None:
+        context.update(reading.reader_context(request, opened))
+    template = "mail/_list.html" if request.GET.get("partial") == "list" else "mail/mailbox.html"
+    return render(request, template, context)
+
+
+SEARCH_LIMIT = 100

@@ -1,0 +1,154 @@
+"""The message list from the index: pages, sorts, quick filters, conversations, and who sees what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apps.mail.models import Folder
+from apps.mail.selectors import ListQuery, message_page
+from tests.mail.index_factories import make_account, make_folder, make_message, make_thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def inbox(owner: Any) -> Folder:
+    return make_folder(make_account(owner))
+
+
+def page_subjects(folder: Folder, **query: Any) -> tuple[list[str], str]:
+    page = message_page(folders=[folder], query=ListQuery(**query))
+    return [row.message.subject for row in page.rows], page.next_cursor
+
+
+def test_keyset_pages_cover_every_message_once_newest_first(inbox: Folder) -> None:
+    for day in range(7):
+        make_message(inbox, subject=f"day {day}", days_ago=day)
+    make_message(inbox, subject="same time as day 3", days_ago=3)  # a tie on the date
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        subjects, cursor = page_subjects(inbox, limit=3, cursor=cursor, threads=False)
+        seen += subjects
+        if not cursor:
+            break
+    assert len(seen) == 8
+    assert len(set(seen)) == 8
+    assert seen[0] == "day 0"
+    assert seen[-1] == "day 6"
+
+
+def test_sorts_and_quick_filters(inbox: Folder) -> None:
+    make_message(inbox, subject="b", from_name="Zoe", size=10, seen=True)
+    make_message(inbox, subject="a", from_name="Adam", size=30, flagged=True, seen=True)
+    make_message(inbox, subject="c", from_name="Marc", size=20, has_attachments=True)
+    assert page_subjects(inbox, sort="from", descending=False, threads=False)[0] == ["a", "c", "b"]
+    assert page_subjects(inbox, sort="size", threads=False)[0] == ["a", "c", "b"]
+    assert page_subjects(inbox, sort="subject", descending=False, threads=False)[0] == ["a", "b", "c"]
+    assert page_subjects(inbox, quick_filter="unread", threads=False)[0] == ["c"]
+    assert page_subjects(inbox, quick_filter="flagged", threads=False)[0] == ["a"]
+    assert page_subjects(inbox, quick_filter="attachments", threads=False)[0] == ["c"]
+
+
+def test_offset_pages_of_other_sorts_do_not_repeat(inbox: Folder) -> None:
+    for i in range(5):
+        make_message(inbox, subject=f"s{i}", size=i)
+    first, cursor = page_subjects(inbox, sort="size", limit=2, threads=False)
+    second, cursor = page_subjects(inbox, sort="size", limit=2, cursor=cursor, threads=False)
+    third, cursor = page_subjects(inbox, sort="size", limit=2, cursor=cursor, threads=False)
+    assert first + second + third == ["s4", "s3", "s2", "s1", "s0"]
+    assert cursor == ""
+
+
+def test_conversation_view_shows_each_thread_once_at_its_newest_message(inbox: Folder) -> None:
+    thread = make_thread(inbox.account, "Trip")
+    thread.message_count = 3
+    thread.save()
+    make_message(inbox, subject="Trip", thread=thread, days_ago=5)
+    make_message(inbox, subject="Re: Trip", thread=thread, days_ago=1)
+    make_message(inbox, subject="Other", days_ago=3)
+    make_message(inbox, subject="Re: Re: Trip (older copy)", thread=thread, days_ago=4)
+    page = message_page(folders=[inbox], query=ListQuery(threads=True))
+    assert [(r.message.subject, r.thread_count) for r in page.rows] == [("Re: Trip", 3), ("Other", 1)]
+    flat = message_page(folders=[inbox], query=ListQuery(threads=False))
+    assert len(flat.rows) == 4
+
+
+def test_conversation_pages_fill_even_when_threads_are_long(inbox: Folder) -> None:
+    thread = make_thread(inbox.account)
+    for i in range(20):
+        make_message(inbox, subject=f"reply {i}", thread=thread, days_ago=i / 100)
+    for i in range(5):
+        make_message(inbox, subject=f"single {i}", days_ago=1 + i)
+    subjects, cursor = page_subjects(inbox, limit=4, threads=True)
+    assert subjects == ["reply 0", "single 0", "single 1", "single 2"]
+    rest, cursor = page_subjects(inbox, limit=4, threads=True, cursor=cursor)
+    assert rest == ["single 3", "single 4"]
+    assert cursor == ""
+
+
+def test_list_page_costs_a_fixed_number_of_queries(owner: Any, inbox: Folder) -> None:
+    for i in range(60):
+        make_message(inbox, subject=f"m{i}", days_ago=i)
+    client = Client()
+    client.force_login(owner)
+    client.get(f"/mail/f/{inbox.pk}/")  # warm caches (sessions, content types)
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(f"/mail/f/{inbox.pk}/?view=messages")
+    for i in range(60, 120):
+        make_message(inbox, subject=f"m{i}", days_ago=i)
+    with CaptureQueriesContext(connection) as more:
+        client.get(f"/mail/f/{inbox.pk}/?view=messages")
+    assert response.status_code == 200
+    assert len(more) == len(few)
+
+
+def test_mailbox_page_lists_messages_and_pages_further(owner: Any, inbox: Folder) -> None:
+    for i in range(55):
+        make_message(inbox, subject=f"Subject {i}", days_ago=i)
+    client = Client()
+    client.force_login(owner)
+    html = client.get(f"/mail/f/{inbox.pk}/?view=messages").content.decode()
+    assert "Subject 0" in html
+    assert "Subject 49" in html
+    assert "Subject 50" not in html
+    assert "Older messages" in html
+    partial = client.get(f"/mail/f/{inbox.pk}/?view=messages&partial=list&cursor=o50").content.decode()
+    assert "<html" not in partial
+
+
+def test_outsider_gets_404_for_another_users_folder_and_message(owner: Any, outsider: Any, inbox: Folder) -> None:
+    message = make_message(inbox, subject="Private")
+    client = Client()
+    client.force_login(outsider)
+    for url in (
+        f"/mail/f/{inbox.pk}/",
+        f"/mail/f/{inbox.pk}/m/{message.pk}/",
+        f"/mail/m/{message.pk}/",
+        f"/mail/m/{message.pk}/pane",
+        f"/mail/m/{message.pk}/frame",
+        f"/mail/m/{message.pk}/source",
+        f"/mail/m/{message.pk}/part/1/",
+        f"/mail/m/{message.pk}/part/2/message",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/mail/m/{message.pk}/trust-sender").status_code == 404
+
+
+def test_a_message_opened_in_the_wrong_folder_url_is_refused(owner: Any, inbox: Folder) -> None:
+    other = make_folder(inbox.account, name="Archive", role="archive")
+    message = make_message(other, subject="Archived")
+    client = Client()
+    client.force_login(owner)
+    assert client.get(f"/mail/f/{inbox.pk}/m/{message.pk}/").status_code == 404
+
+
+def test_anonymous_visitor_is_sent_to_login() -> None:
+    response = Client().get("/mail/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]

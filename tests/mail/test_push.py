@@ -1,0 +1,57 @@
+"""The push process's IDLE watchers against a real Dovecot: a change on the server reaches the index."""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from typing import Any
+
+import pytest
+
+from apps.mail.imap import ImapConnection, ImapSettings
+from apps.mail.models import Message
+from apps.mail.push import ImapIdleWatchers
+from tests.mail.mailboxes import account_for, deliver, email_message, sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(condition: Any, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_idle_reports_a_message_appended_by_another_client(owner: Any, mail_user: Any, mailstack: Any) -> None:
+    account = account_for(owner, mail_user, mailstack)
+    with ImapConnection(ImapSettings.for_account(account)) as imap:
+        imap.idle_start("INBOX")
+        deliver(mailstack, mail_user, email_message("Ping"))
+        events: list[Any] = []
+        deadline = time.monotonic() + 5
+        while not events and time.monotonic() < deadline:
+            events = imap.idle_check(timeout=0.5)
+        imap.idle_done()
+    assert [e.kind for e in events] == ["exists"]
+
+
+def test_watcher_indexes_mail_delivered_by_postfix(owner: Any, mail_user: Any, mailstack: Any) -> None:
+    account = account_for(owner, mail_user, mailstack)
+    deliver(mailstack, mail_user, email_message("Before"))
+    sync(account)
+    watchers = ImapIdleWatchers()
+    watchers.users_changed(added=frozenset({owner.pk}), removed=frozenset())
+    try:
+        watcher = watchers.watchers[account.pk]
+        time.sleep(1)  # the watcher logs in and enters IDLE
+        message = email_message("Delivered while idling", to=mail_user.address)
+        with smtplib.SMTP(mailstack.host, mailstack.ports.smtp, timeout=10) as smtp:
+            smtp.send_message(message)
+        assert wait_for(lambda: Message.objects.filter(account=account, subject="Delivered while idling").exists())
+        assert watcher.changes_seen >= 1
+    finally:
+        watchers.close()
+    assert watchers.watchers == {}
