@@ -286,3 +286,19 @@ def mail_preferences_trust_sender(*, user: User, address: str) -> MailPreference
 def mail_account_delete(*, account: MailAccount) -> None:
     """Forgets the account and its index in Ruche; the mail on the server is not touched."""
     account.delete()
+
+
+def mail_preferences_update(
+    *, user: User, conversation_view: bool | None = None, mark_read_on_open: bool | None = None
+) -> MailPreferences:
+    preferences, _created = MailPreferences.objects.get_or_create(user=user)
+    fields = []
+    if conversation_view is not None:
+        preferences.conversation_view = conversation_view
+        fields.append("conversation_view")
+    if mark_read_on_open is not None:
+        preferences.mark_read_on_open = mark_read_on_open
+        fields.append("mark_read_on_open")
+    if fields:
+        preferences.save(update_fields=fields)
+    return preferences

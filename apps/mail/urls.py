@@ -9,6 +9,7 @@ urlpatterns = [
     path("all/m/<int:message_id>/", mailbox.unified_view, name="unified_message"),
     path("f/<int:folder_id>/", mailbox.folder_view, name="folder"),
     path("f/<int:folder_id>/m/<int:message_id>/", mailbox.folder_view, name="folder_message"),
+    path("preferences/", mailbox.preferences_update, name="preferences"),
     path("search/", mailbox.search_view, name="search"),
     path("search/m/<int:message_id>/", mailbox.search_view, name="search_message"),
     path("m/<int:message_id>/", reading.message_open, name="message"),

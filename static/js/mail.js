@@ -231,3 +231,35 @@ searchInput?.addEventListener("input", () => {
     if (mail) mail.dataset.baseUrl = url.pathname;
   }, 150);
 });
+
+// ---- View switch: saved for the user, then the list reloads -----------------------
+document.querySelector("[data-view-switch]")?.addEventListener("change", (event) => {
+  event.currentTarget.requestSubmit();
+});
+
+// ---- Sync progress (first sync of a large mailbox, errors) ------------------------
+const syncBox = document.querySelector("[data-sync-status]");
+const syncLabels = {};
+document.getElementById("sync-labels")?.content.querySelectorAll("[data-for]").forEach((el) => {
+  syncLabels[el.dataset.for] = el.textContent;
+});
+window.addEventListener("ruche:mail.sync", (event) => {
+  const { account_id: accountId, state, done = 0, total = 0, error = "" } = event.detail;
+  const accounts = (mail?.dataset.accountIds || "").split(",");
+  if (!syncBox || !accounts.includes(String(accountId))) return;
+  const text = syncBox.querySelector("[data-sync-text]");
+  const bar = syncBox.querySelector("[data-sync-progress]");
+  if (state === "running" && total > 0) {
+    syncBox.hidden = false;
+    bar.hidden = false;
+    bar.max = total;
+    bar.value = done;
+    text.textContent = `${syncLabels.running || ""} ${done.toLocaleString()} / ${total.toLocaleString()}`;
+  } else if (state === "error" || state === "paused") {
+    syncBox.hidden = false;
+    bar.hidden = true;
+    text.textContent = `${syncLabels[state] || ""} ${error}`;
+  } else if (state === "done") {
+    syncBox.hidden = true;
+  }
+});

@@ -113,3 +113,30 @@ def test_mail_delivered_by_smtp_appears_without_reload(
     expect(page.get_by_role("link", name="Fresh off the wire")).to_be_visible(timeout=8000)
     inbox = inbox_of(mailbox)
     expect(page.locator(f'[data-unread-for="{inbox.pk}"]')).to_contain_text("3")
+
+
+def test_flag_change_by_another_client_shows_without_reload(
+    new_context: Any, owner: Any, mailbox: Any, mailstack: Any, mail_user: Any, push_process: Any
+) -> None:
+    page = new_context(owner).new_page()
+    page.goto("/mail/?view=messages")
+    row = page.locator(".msg").filter(has_text="Welcome aboard")
+    expect(row).to_have_class("msg unread")
+    expect(page.locator("body[data-socket=open]")).to_be_attached()
+    with mailstack.imap(mail_user) as imap:  # another mail client (a phone, Thunderbird)
+        imap.select_folder("INBOX")
+        imap.add_flags(imap.search(["SUBJECT", "Welcome aboard"]), [b"\\Seen"])
+    expect(row).not_to_have_class("msg unread", timeout=8000)
+    inbox = inbox_of(mailbox)
+    expect(page.locator(f'[data-unread-for="{inbox.pk}"]')).to_contain_text("1")
+
+
+def test_view_choice_is_kept_for_the_user(new_context: Any, owner: Any, mailbox: Any) -> None:
+    page = new_context(owner).new_page()
+    page.goto("/mail/")
+    expect(page.locator("html.js")).to_be_attached()
+    page.get_by_label("View").select_option("messages")
+    page.wait_for_load_state()
+    expect(page.get_by_label("View")).to_have_value("messages")
+    page.goto("/mail/")
+    expect(page.get_by_label("View")).to_have_value("messages")

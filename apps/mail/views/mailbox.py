@@ -8,11 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from apps.core.types import AuthedRequest
-from apps.mail import search, selectors
+from apps.mail import search, selectors, services
 from apps.mail.access import folder_for_user, message_for_user
 from apps.mail.models import Folder, Message
 from apps.mail.views import reading
@@ -110,7 +111,7 @@ def _mailbox(
         "page": page,
         "query": query,
         "base_url": base_url,
-        "query_string": urlencode(keep),
+        "query_string": urlencode(keep),  # sort, order, filter (and a one-off view)
         "next_url": f"{base_url}?{urlencode({**keep, 'cursor': page.next_cursor})}" if page.next_cursor else "",
         "opened": opened,
         "sorts": [("date", _("Date")), ("from", _("Sender")), ("subject", _("Subject")), ("size", _("Size"))],
@@ -159,3 +160,20 @@ def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpRe
 
 
 SEARCH_LIMIT = 100
+
+
+@require_POST
+@login_required
+def preferences_update(request: AuthedRequest) -> HttpResponse:
+    """The list's "View" switch (conversations or messages) and "mark read on open", kept per user."""
+    view = request.POST.get("view")
+    mark = request.POST.get("mark_read_on_open")
+    services.mail_preferences_update(
+        user=request.user,
+        conversation_view={"threads": True, "messages": False}.get(view or ""),
+        mark_read_on_open={"1": True, "0": False}.get(mark or ""),
+    )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("mail:home")
+    return redirect(target)
