@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -176,21 +175,14 @@ def mail_account_record_check(*, account: MailAccount, error: str = "") -> None:
 
 
 def mail_account_schedule_sync(*, account: MailAccount) -> bool:
-    """Enqueues a sync of the account once the transaction commits; False if there is no sync task yet.
+    """Enqueues a sync of the account once the transaction commits.
 
-    The task lives in apps.mail.tasks (the sync engine); until it exists, accounts are simply
-    synced later. A broker that is down must not fail the request that created the account:
-    `robust` logs the error instead.
+    A broker that is down must not fail the request that created the account: `robust` logs
+    the error instead, and the periodic sweep syncs the account later. Returns True (the
+    callers show "the first sync has started").
     """
-    try:
-        tasks = importlib.import_module("apps.mail.tasks")
-    except ModuleNotFoundError as exc:
-        if exc.name != "apps.mail.tasks":
-            raise  # the module exists but is broken: say so
-        return False
-    sync_account = getattr(tasks, "sync_account", None)
-    if sync_account is None:
-        return False
+    from apps.mail.tasks import sync_account  # late: tasks import the sync engine, which imports this
+
     account_id = account.pk
     transaction.on_commit(lambda: sync_account.delay(account_id), robust=True)
     return True

@@ -26,7 +26,12 @@ from apps.core.crypto import decrypt_secret
 from apps.mail.demo import DemoPerson, demo_mailbox_seed
 from apps.mail.imap import ImapError
 from apps.mail.models import MailAccount, Security
-from apps.mail.services import mail_account_create, mail_account_set_password, mail_account_update_servers
+from apps.mail.services import (
+    mail_account_create,
+    mail_account_schedule_sync,
+    mail_account_set_password,
+    mail_account_update_servers,
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ class Command(BaseCommand):
                 sieve_port=sieve_port,
             )
             self.stdout.write(_("Created the mail account %(address)s.") % {"address": address})
+            mail_account_schedule_sync(account=account)  # the worker reads it as soon as it starts
             return account
         # The stack's ports can change from one run to the next (free ports are chosen).
         account = mail_account_update_servers(
