@@ -222,6 +222,9 @@ class Message(models.Model):
     list_unsubscribe_post = models.BooleanField(default=False)
     spam_score = models.FloatField(null=True, blank=True)
     spam_flag = models.BooleanField(default=False)
+    # The body's text is in the search index (apps.mail.indexer); a database default so the
+    # sync's bulk inserts, which name their columns, need not know about it.
+    body_indexed = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=("folder", "uid"), name="mail_message_unique_uid")]
@@ -230,6 +233,12 @@ class Message(models.Model):
             models.Index(fields=("account", "-sort_date"), name="mail_msg_account_date"),
             models.Index(fields=("folder", "seen"), name="mail_msg_folder_seen"),
             models.Index(fields=("thread", "sort_date"), name="mail_msg_thread_date"),
+            # The body indexer's queue, newest first; small once the backlog is done.
+            models.Index(
+                fields=("account", "-sort_date", "-id"),
+                condition=models.Q(body_indexed=False),
+                name="mail_msg_body_pending",
+            ),
         ]
 
     def __str__(self) -> str:

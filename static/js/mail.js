@@ -263,3 +263,10 @@ window.addEventListener("ruche:mail.sync", (event) => {
     syncBox.hidden = true;
   }
 });
+
+// ---- First sync of a new account: the page shows its folders as soon as they exist --
+if (document.querySelector("[data-mail-waiting]")) {
+  const reload = () => window.location.reload();
+  window.addEventListener("ruche:mail.folders", reload);
+  window.addEventListener("ruche:mail.sync", (event) => { if (event.detail.state !== "running") reload(); });
+}

@@ -144,6 +144,8 @@ class Command(BaseCommand):
                     _("Seeded %(count)d messages into %(address)s.")
                     % {"count": added, "address": account.email_address}
                 )
+            # Synced as soon as the worker starts (incremental when the index already exists).
+            mail_account_schedule_sync(account=account)
             lines.append(account.email_address)
         if lines:
             lines.append(
@@ -176,7 +178,6 @@ class Command(BaseCommand):
                 sieve_port=sieve_port,
             )
             self.stdout.write(_("Created the mail account %(address)s.") % {"address": address})
-            mail_account_schedule_sync(account=account)  # the worker reads it as soon as it starts
             return account
         # The stack's ports can change from one run to the next (free ports are chosen).
         account = mail_account_update_servers(
