@@ -20,7 +20,7 @@ import socket
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,38 @@ class FetchedHeaders:
     modseq: int | None
     bodystructure: Any  # nested lists of bytes / None, as the server sent it
     header: bytes
+
+
+@dataclass(frozen=True)
+class FetchedBody:
+    """The start of one message, as the body indexer fetches it (all of it when `complete`)."""
+
+    uid: int
+    size: int  # RFC822.SIZE: the whole message
+    data: bytes
+
+    @property
+    def complete(self) -> bool:
+        return len(self.data) >= self.size
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """A server-side search (UID SEARCH): every condition given must hold.
+
+    Strings match as the server does (Dovecot: case-insensitive substrings); dates compare the
+    Date header's day (SENTBEFORE / SENTSINCE).
+    """
+
+    words: tuple[str, ...] = ()  # TEXT: anywhere in the headers or the body
+    senders: tuple[str, ...] = ()  # FROM
+    recipients: tuple[str, ...] = ()  # TO or CC
+    subjects: tuple[str, ...] = ()  # SUBJECT
+    unseen: bool | None = None
+    flagged: bool | None = None
+    sent_before: date | None = None
+    sent_since: date | None = None
+    uids: str = ""  # only these UIDs ("1:499,600"); empty: the whole folder
 
 
 @dataclass(frozen=True)
@@ -387,6 +419,34 @@ class ImapConnection:
         imap.untagged_responses.pop("SEARCH" if esearch else "ESEARCH", None)
         return sorted(set(uids))
 
+    def search(self, folder: str, criteria: SearchCriteria) -> list[int]:
+        """UIDs of the folder's messages matching `criteria`, ascending (UID SEARCH, CHARSET UTF-8 when needed)."""
+        if criteria.uids and not re.fullmatch(r"[0-9:,]+", criteria.uids):
+            raise ImapCommandError(f"{criteria.uids!r} is not a UID set.")
+        self._ensure_selected(folder, readonly=True)
+        items: list[bytes | date] = []
+        if criteria.uids:
+            items += [b"UID", criteria.uids.encode()]
+        for name, values in ((b"TEXT", criteria.words), (b"FROM", criteria.senders), (b"SUBJECT", criteria.subjects)):
+            for value in values:
+                items += [name, _search_string(value)]
+        for value in criteria.recipients:
+            items += [b"OR", b"TO", _search_string(value), b"CC", _search_string(value)]
+        if criteria.unseen is not None:
+            items.append(b"UNSEEN" if criteria.unseen else b"SEEN")
+        if criteria.flagged is not None:
+            items.append(b"FLAGGED" if criteria.flagged else b"UNFLAGGED")
+        if criteria.sent_before is not None:
+            items += [b"SENTBEFORE", criteria.sent_before]
+        if criteria.sent_since is not None:
+            items += [b"SENTSINCE", criteria.sent_since]
+        if not items:
+            items = [b"ALL"]
+        # 8-bit strings go as literals (imapclient does that); the server must know their charset.
+        eight_bit = any(isinstance(item, bytes) and any(byte > 127 for byte in item) for item in items)
+        found = self._call(self.client.search, items, "UTF-8" if eight_bit else None)
+        return sorted({int(uid) for uid in found})
+
     def folder_uids(self, folder: str) -> list[int]:
         self._ensure_selected(folder, readonly=True)
         return self.search_uids("ALL")
@@ -476,6 +536,27 @@ class ImapConnection:
             line = item[0] if isinstance(item, tuple) else item
             vanished.extend(uid_ranges(line.replace(b"(EARLIER)", b"").strip()))
         return FlagChanges(flags=flags, modseqs=modseqs, vanished=vanished)
+
+    def fetch_bodies(self, folder: str, uids: Sequence[int], *, max_bytes: int) -> list[FetchedBody]:
+        """The first `max_bytes` of each message, in one round trip (BODY.PEEK[]<0.N>: never sets \\Seen).
+
+        UIDs no longer in the folder are simply missing from the answer.
+        """
+        if not uids:
+            return []
+        self._ensure_selected(folder, readonly=True)
+        bodies = []
+        for values in self._fetch(uid_set_from(uids), f"(UID RFC822.SIZE BODY.PEEK[]<0.{int(max_bytes)}>)"):
+            uid = values.get(b"UID")
+            data = next((value for key, value in values.items() if key.startswith(b"BODY[")), None)
+            if uid is None or data is None:
+                continue  # an unsolicited FETCH (another client changed flags meanwhile)
+            bodies.append(
+                FetchedBody(
+                    uid=int(uid), size=_int(values.get(b"RFC822.SIZE")), data=data if isinstance(data, bytes) else b""
+                )
+            )
+        return bodies
 
     def fetch_raw(self, folder: str, uid: int) -> bytes:
         """The whole message (BODY.PEEK[]: reading it never sets \\Seen). Raises ImapCommandError if gone."""
@@ -768,6 +849,11 @@ def _modseq(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _search_string(value: str) -> bytes:
+    # A search string may not hold CR, LF or NUL; other control characters only confuse servers.
+    return re.sub(r"[\x00-\x1f\x7f]", " ", value).strip().encode("utf-8")
 
 
 def _text(value: bytes) -> str:

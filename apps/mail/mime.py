@@ -32,7 +32,7 @@ from django.utils.translation import gettext_noop
 
 from apps.mail.addresses import Address, decode_bytes, decode_header, parse_address_list, unescape_8bit
 from apps.mail.quoting import text_to_html, unflow
-from apps.mail.sanitize import RemotePolicy, html_to_text, sanitize_html
+from apps.mail.sanitize import HtmlTooComplexError, RemotePolicy, html_to_text, sanitize_html
 
 BODY_DISPLAY_MAX = 4 * 1024 * 1024  # characters of one text/HTML part shown; the rest is cut
 _SINGLE_BYTE_WESTERN = frozenset(
@@ -554,6 +554,25 @@ def parse_message(
     return result
 
 
+def message_text(raw: bytes) -> str:
+    """The searchable text of `raw`, for the search index (apps.mail.indexer); never raises.
+
+    The same body parts as parse_message's `text` (HTML turned into text), followed by the
+    attachments' file names. The HTML is not sanitised: nothing here is displayed, and the
+    sanitiser costs far more than the rest (seconds on hostile markup).
+    """
+    errors: list[str] = []
+    try:
+        message = _parse(bytes(raw), errors)
+        collector = _Collector(errors)
+        collector.walk(message, "", is_message=True)
+        texts = [p.text if p.text is not None else html_to_text(p.html or "") for p in collector.pieces]
+        names = " ".join(a.filename for a in collector.attachments if a.filename)
+        return "\n\n".join(t for t in [*texts, names] if t)
+    except Exception:  # as parse_message: the raw text is better than nothing
+        return decode_bytes(bytes(raw)[:BODY_DISPLAY_MAX])
+
+
 def _fill_headers(result: RenderedMessage, message: Message, errors: list[str]) -> None:
     headers = _raw_headers(message)
     if not headers:
@@ -595,7 +614,14 @@ def _fill_body(
     frame: list[str] = []
     for piece in pieces:
         if piece.html:
-            sanitized = sanitize_html(piece.html, cid_url=cid_url, remote=remote, proxy_url=proxy_url)
+            try:
+                sanitized = sanitize_html(piece.html, cid_url=cid_url, remote=remote, proxy_url=proxy_url)
+            except HtmlTooComplexError:
+                errors.append(
+                    _("The HTML of this message is too large or too deeply nested to show; its text is shown.")
+                )
+                frame.append(text_to_html(html_to_text(piece.html)))
+                continue
             result.has_remote_content = result.has_remote_content or sanitized.has_remote_content
             frame.append(sanitized.html)
         elif piece.text:

@@ -333,10 +333,42 @@ def sanitize_html(
     remote: RemotePolicy = RemotePolicy.BLOCK,
     proxy_url: Callable[[str], str] | None = None,
 ) -> SanitizedHtml:
-    """Mail HTML → inert HTML for the message frame (see the module docstring)."""
+    """Mail HTML → inert HTML for the message frame (see the module docstring).
+
+    Raises HtmlTooComplexError for documents whose size or nesting would make the HTML5 parser
+    slow (a stranger's `<div>` nested 20,000 deep costs seconds): callers show the text instead.
+    """
+    if html_too_complex(source):
+        raise HtmlTooComplexError
     rewriter = _Rewriter(cid_url=cid_url, remote=remote, proxy_url=proxy_url)
     cleaned = _MailCleaner(rewriter).clean(source) if source else ""
     return SanitizedHtml(html=cleaned, has_remote_content=rewriter.found_remote)
+
+
+class HtmlTooComplexError(ValueError):
+    """The HTML is too large or too deeply nested to be sanitised in reasonable time."""
+
+
+MAX_HTML_CHARS = 2_000_000
+MAX_HTML_DEPTH = 400
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
+
+
+def html_too_complex(source: str) -> bool:
+    """A linear pre-check: too long, or open tags nested deeper than any real mail needs."""
+    if len(source) > MAX_HTML_CHARS:
+        return True
+    depth = 0
+    for closing, name, self_closing in _TAG.findall(source):
+        if name.lower() in _VOID or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > MAX_HTML_DEPTH:
+            return True
+    return False
 
 
 # --- HTML → text (for HTML-only messages: search index, reply quoting) ------------------------

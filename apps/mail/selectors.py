@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.mail.models import Folder, MailAccount, MailPreferences, Message
 
@@ -38,11 +38,16 @@ class AccountFolders:
     folders: list[FolderEntry]
 
 
+_RAIL_FIELDS = ("account", "name", "delimiter", "role", "subscribed", "unread", "total")
+
+
 def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[AccountFolders]:
     """Each account with its folders: special folders first, then the others as a tree."""
     accounts = list(mail_accounts_for_user(user=user))
     by_account: dict[int, list[Folder]] = {a.pk: [] for a in accounts}
-    for folder in Folder.objects.filter(account__in=accounts, subscribed=True).order_by("name"):
+    # Only what the folder rail shows: this runs on every mailbox page.
+    shown = Folder.objects.filter(account__in=accounts, subscribed=True).only(*_RAIL_FIELDS).order_by("name")
+    for folder in shown:
         by_account[folder.account_id].append(folder)
     result = []
     for account in accounts:
@@ -101,13 +106,34 @@ class ListPage:
     next_cursor: str
 
 
+# What a list row shows (the `mail` template tags' message_rows); the other columns (addresses
+# besides To, references, list headers...) stay in the database.
+_ROW_FIELDS = (
+    "folder",
+    "thread",
+    "subject",
+    "from_name",
+    "from_address",
+    "to",
+    "sort_date",
+    "seen",
+    "flagged",
+    "has_attachments",
+)
+
+
 def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) -> ListPage:
     """One page of a folder's list (or of several folders: the unified inbox), from the index.
 
     Date order pages by keyset (cost independent of the depth); other orders by offset. In
-    conversation view a thread shows once, at its newest message in these folders.
+    conversation view a thread shows once, at its newest message in these folders (and filter).
+    Candidates are read as (id, thread, date) tuples, newest-of-thread is decided on them, and
+    only the rows shown are loaded, with the columns a row shows. Every query is bounded by the
+    page (an index walk that stops, `IN` lists of ids): none can turn into a pass over the folder
+    that grows with it, whatever the planner's statistics say.
     """
-    base = Message.objects.filter(folder__in=folders).select_related("thread", "folder")
+    folders = list(folders)
+    base = Message.objects.filter(folder__in=folders)
     if query.quick_filter == "unread":
         base = base.filter(seen=False)
     elif query.quick_filter == "flagged":
@@ -118,8 +144,9 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
     order = [f"-{f}" if query.descending else f for f in fields]
     keyset = query.sort == "date"
     offset = 0
-    rows: list[ListRow] = []
+    shown: list[_Candidate] = []
     cursor = query.cursor
+    next_cursor = cursor
     for _round in range(4):  # conversation view may need a few extra reads to fill a page
         candidates_qs = base.order_by(*order)
         if keyset and cursor:
@@ -127,44 +154,66 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
         elif cursor:
             offset = _offset(cursor)
         want = query.limit * (3 if query.threads else 1) + 1
-        candidates = list(candidates_qs[offset : offset + want] if not keyset else candidates_qs[:want])
+        window = candidates_qs[offset : offset + want] if not keyset else candidates_qs[:want]
+        candidates: list[_Candidate] = list(window.values_list(*_CANDIDATE_FIELDS))
         more = len(candidates) == want
         candidates = candidates[: want - 1]
         kept = _newest_of_each_thread(candidates, base) if query.threads else candidates
-        for message in kept:
-            rows.append(_row(message))
-            if len(rows) == query.limit:
-                return ListPage(rows=rows, next_cursor=_cursor_after(message, keyset, offset, candidates))
-        if not more:
-            return ListPage(rows=rows, next_cursor="")
-        last = candidates[-1]
-        cursor = _date_cursor(last) if keyset else f"o{offset + len(candidates)}"
-    return ListPage(rows=rows, next_cursor=cursor)
+        full = False
+        for candidate in kept:
+            shown.append(candidate)
+            if len(shown) == query.limit:
+                next_cursor = _cursor_after(candidate, keyset, offset, candidates)
+                full = True
+                break
+        if full or not more:
+            next_cursor = next_cursor if full else ""
+            break
+        cursor = next_cursor = _date_cursor(candidates[-1]) if keyset else f"o{offset + len(candidates)}"
+    return ListPage(rows=_rows(shown, folders), next_cursor=next_cursor)
 
 
-def _row(message: Message) -> ListRow:
-    thread = message.thread
-    if thread is None:
-        return ListRow(message=message, thread_count=1, thread_unread=0 if message.seen else 1)
-    return ListRow(message=message, thread_count=thread.message_count, thread_unread=thread.unread_count)
+# (id, thread_id, sort_date, the thread's message count and unread count: None without a thread)
+_Candidate = tuple[int, int | None, datetime, int | None, int | None]
+_CANDIDATE_FIELDS = ("id", "thread_id", "sort_date", "thread__message_count", "thread__unread_count")
 
 
-def _newest_of_each_thread(candidates: list[Message], base: QuerySet[Message]) -> list[Message]:
-    thread_ids = {m.thread_id for m in candidates if m.thread_id}
-    newest: dict[int, tuple[object, int]] = {}
-    if thread_ids:
-        # The newest (date, id) of each thread within these folders and this filter.
-        for thread_id, top_date, top_id in (
-            base.filter(thread_id__in=thread_ids)
-            .order_by("thread_id", "-sort_date", "-id")
-            .values_list("thread_id", "sort_date", "id")
-        ):
-            newest.setdefault(thread_id, (top_date, top_id))
-    return [m for m in candidates if m.thread_id is None or newest.get(m.thread_id, (None, m.pk))[1] == m.pk]
+def _rows(shown: list[_Candidate], folders: list[Folder]) -> list[ListRow]:
+    loaded = Message.objects.filter(pk__in=[c[0] for c in shown]).only(*_ROW_FIELDS).in_bulk()
+    by_id = {folder.pk: folder for folder in folders}
+    rows = []
+    for pk, thread_id, _when, count, unread in shown:
+        message = loaded.get(pk)
+        if message is None:  # gone since the candidates were read (an expunge)
+            continue
+        message.folder = by_id[message.folder_id]  # already loaded: no join for the rows' folders
+        if thread_id is None or count is None or unread is None:
+            rows.append(ListRow(message=message, thread_count=1, thread_unread=0 if message.seen else 1))
+        else:
+            rows.append(ListRow(message=message, thread_count=count, thread_unread=unread))
+    return rows
 
 
-def _date_cursor(message: Message) -> str:
-    return f"d{message.sort_date.isoformat()}|{message.pk}"
+def _newest_of_each_thread(candidates: list[_Candidate], base: QuerySet[Message]) -> list[_Candidate]:
+    # A thread known to hold one message (in all folders) needs no check: it is its own newest.
+    thread_ids = {c[1] for c in candidates if c[1] and c[3] != 1}
+    if not thread_ids:
+        return candidates
+    # The newest (date, id) of each thread within these folders and this filter. Only messages
+    # from the oldest candidate on can be newer than a candidate: a long thread is not read whole.
+    oldest = min(c[2] for c in candidates if c[1] in thread_ids)
+    newest: dict[int, int] = {}
+    for thread_id, top_id in (
+        base.filter(thread_id__in=thread_ids, sort_date__gte=oldest)
+        .order_by("thread_id", "-sort_date", "-id")
+        .values_list("thread_id", "id")
+    ):
+        newest.setdefault(thread_id, top_id)
+    return [c for c in candidates if c[1] not in thread_ids or newest.get(c[1], c[0]) == c[0]]
+
+
+def _date_cursor(candidate: _Candidate) -> str:
+    return f"d{candidate[2].isoformat()}|{candidate[0]}"
 
 
 def _after_date_cursor(cursor: str, *, descending: bool) -> Q:
@@ -186,10 +235,10 @@ def _offset(cursor: str) -> int:
         return 0
 
 
-def _cursor_after(message: Message, keyset: bool, offset: int, candidates: list[Message]) -> str:
+def _cursor_after(candidate: _Candidate, keyset: bool, offset: int, candidates: list[_Candidate]) -> str:
     if keyset:
-        return _date_cursor(message)
-    return f"o{offset + candidates.index(message) + 1}"
+        return _date_cursor(candidate)
+    return f"o{offset + candidates.index(candidate) + 1}"
 
 
 def mail_preferences_for_user(*, user: AbstractBaseUser | AnonymousUser) -> MailPreferences:
@@ -209,3 +258,38 @@ def thread_messages(*, message: Message) -> list[Message]:
         .select_related("folder")
         .order_by("sort_date", "id")
     )
+
+
+# ---------------------------------------------------------------- search coverage
+@dataclass(frozen=True)
+class SearchCoverage:
+    """How much of an account's indexed mail search reads in full (headers are always searched)."""
+
+    account_id: int
+    bodies_indexed: int
+    total: int
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.bodies_indexed
+
+
+def search_coverage_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[SearchCoverage]:
+    """Per account of the user, bodies indexed of all messages; empty when every body is indexed.
+
+    The empty case costs one probe of the partial index of waiting bodies, so pages may ask often.
+    """
+    if not user.is_authenticated:
+        return []
+    mine = Message.objects.filter(account_id__in=MailAccount.objects.filter(owner_id=user.pk).values("pk"))
+    if not mine.filter(body_indexed=False).exists():
+        return []
+    rows = (
+        mine.values("account_id")
+        .annotate(total=Count("id"), waiting=Count("id", filter=Q(body_indexed=False)))
+        .order_by("account_id")
+    )
+    return [
+        SearchCoverage(account_id=row["account_id"], bodies_indexed=row["total"] - row["waiting"], total=row["total"])
+        for row in rows
+    ]

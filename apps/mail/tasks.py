@@ -1,4 +1,5 @@
-"""Celery tasks of the mail sync (queue "sync"): thin, idempotent wrappers around apps.mail.sync.
+"""Celery tasks of the mail sync (queue "sync"): thin, idempotent wrappers around apps.mail.sync
+and apps.mail.indexer (the bodies' search index).
 
 A broker may deliver a task twice and a worker may die mid-task: the sync service is
 idempotent and resumable, and a Redis lock keeps two workers off the same account.
@@ -12,12 +13,13 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.core.redis import get_redis, key
 from apps.mail.imap import ImapError
-from apps.mail.models import Folder, MailAccount
+from apps.mail.indexer import BodiesIndexBusy, bodies_index
+from apps.mail.models import Folder, MailAccount, Message
 from apps.mail.sync import SyncBusy, account_is_syncing, account_sync, folder_sync
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,9 @@ def _queued_key(account_id: int) -> str:
 def sync_account(account_id: int) -> None:
     """Syncs one account; failures are recorded on the account and retried by the next sweep."""
     try:
-        account_sync(account_id=account_id)
+        result = account_sync(account_id=account_id)
+        if result.added:
+            index_bodies_enqueue(account_id)
     except MailAccount.DoesNotExist:
         return
     except SyncBusy:
@@ -59,7 +63,9 @@ def sync_account(account_id: int) -> None:
 def sync_folder(self: Task[Any, None], folder_id: int) -> None:
     """Syncs one folder (after an IDLE notification); waits its turn if the account is being synced."""
     try:
-        folder_sync(folder_id=folder_id)
+        result = folder_sync(folder_id=folder_id)
+        if result.added:
+            index_bodies_enqueue(Folder.objects.values_list("account_id", flat=True).get(pk=folder_id))
     except Folder.DoesNotExist:
         return
     except SyncBusy as exc:
@@ -71,8 +77,11 @@ def sync_folder(self: Task[Any, None], folder_id: int) -> None:
 
 @shared_task(name="mail.sync_sweep", queue=SYNC_QUEUE, ignore_result=True, time_limit=60, soft_time_limit=50)
 def sync_sweep() -> int:
-    """Enqueues the accounts not synced for RUCHE_MAIL_SYNC_INTERVAL; returns how many."""
-    return sync_sweep_accounts()
+    """Enqueues the accounts not synced for RUCHE_MAIL_SYNC_INTERVAL, and the body indexing still
+    to do (a task lost with its worker is queued again); returns how many syncs were queued."""
+    queued = sync_sweep_accounts()
+    index_bodies_sweep_accounts()
+    return queued
 
 
 def sync_sweep_accounts() -> int:
@@ -96,3 +105,50 @@ def sync_sweep_accounts() -> int:
         sync_account.delay(account_id)
         queued += 1
     return queued
+
+
+# ---------------------------------------------------------------- the bodies' search index
+# On the "sync" queue: like the sync it waits on IMAP, and the workers of that queue are sized
+# for it; on "default" a backlog of 100k bodies would delay the short interactive tasks. Each
+# run is bounded (indexer.DEFAULT_LIMIT messages) and queues its continuation at the back, so
+# syncs of other accounts get their turn in between.
+INDEX_QUEUED_TTL = 10 * 60  # a queued run lost with its worker is queued again after this
+
+
+def _index_queued_key(account_id: int) -> str:
+    return key("mail", "bodies-queued", account_id)
+
+
+def index_bodies_enqueue(account_id: int, *, countdown: int = 0) -> bool:
+    """Queues an indexing run of the account unless one is already queued; True when queued."""
+    if not get_redis().set(_index_queued_key(account_id), "1", nx=True, ex=INDEX_QUEUED_TTL):
+        return False
+    index_bodies.apply_async((account_id,), countdown=countdown)
+    return True
+
+
+@shared_task(name="mail.index_bodies", queue=SYNC_QUEUE, ignore_result=True, time_limit=10 * 60, soft_time_limit=8 * 60)
+def index_bodies(account_id: int) -> None:
+    """Indexes a bounded batch of the account's bodies, then queues the rest."""
+    get_redis().delete(_index_queued_key(account_id))  # from here on, new mail may queue another run
+    try:
+        result = bodies_index(account_id=account_id)
+    except (MailAccount.DoesNotExist, BodiesIndexBusy):
+        return
+    except ImapError as exc:
+        log.info("indexing the bodies of mail account %s failed: %s", account_id, exc)
+        return  # the sweep tries again
+    if result.remaining and (result.indexed or result.gone):
+        index_bodies_enqueue(account_id)
+
+
+def index_bodies_sweep_accounts() -> int:
+    """Queues indexing for the accounts (not paused) with bodies still to index; returns how many."""
+    waiting = Message.objects.filter(account_id=OuterRef("pk"), body_indexed=False)
+    candidates = (
+        MailAccount.objects.filter(sync_paused=False)
+        .filter(Exists(waiting))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    return sum(index_bodies_enqueue(account_id) for account_id in candidates)

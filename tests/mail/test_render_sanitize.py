@@ -274,3 +274,24 @@ def test_html_to_text_skips_invisible_parts():
         "<body><p>One</p><ul><li>a</li><li>b &amp; c</li></ul></body></html>"
     )
     assert text == "One\n\n- a\n- b & c"
+
+
+def test_deeply_nested_html_is_not_sanitised_but_shown_as_text() -> None:
+    from apps.mail.mime import parse_message
+
+    hostile = ("<div>" * 20000) + "payload words" + ("</div>" * 20000)
+    raw = (
+        "From: a@example.org\r\nSubject: nest\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n" + hostile
+    ).encode()
+    rendered = parse_message(raw, cid_url=None)
+    assert "payload words" in rendered.html
+    assert rendered.html.count("<div") < 5  # shown as text, not as 20,000 nested elements
+    assert any("too large or too deeply nested" in e for e in rendered.errors)
+
+
+def test_ordinary_nesting_is_sanitised_normally() -> None:
+    from apps.mail.sanitize import html_too_complex
+
+    assert not html_too_complex("<table>" + "<tr><td><p>cell<br></p></td></tr>" * 5000 + "</table>")
+    assert html_too_complex("<b>" * 500)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.templatetags.static import static
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone, translation
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from apps.mail.models import Message
+
+if TYPE_CHECKING:
+    from apps.mail.selectors import ListRow
 
 register = template.Library()
 
@@ -26,15 +34,29 @@ def sender_label(message: Message) -> str:
 @register.filter
 def list_date(value: datetime | None) -> str:
     """Today: the time; this year: day and month; older: the full date (in the user's zone)."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value)
-    now = timezone.localtime()
-    if local.date() == now.date():
-        return formats.time_format(local, "TIME_FORMAT")
-    if local.year == now.year:
-        return formats.date_format(local, "MONTH_DAY_FORMAT")
-    return formats.date_format(local, "SHORT_DATE_FORMAT")
+    return _date_labeller()(value) if value is not None else ""
+
+
+def _date_labeller() -> Callable[[datetime], str]:
+    """list_date for many rows: the zone, today, the language and the time format looked up once."""
+    zone = timezone.get_current_timezone()
+    today = datetime.now(zone).date()
+    language = translation.get_language()
+    time_format = formats.get_format("TIME_FORMAT")
+
+    def label(value: datetime) -> str:
+        local = value.astimezone(zone)
+        if local.date() == today:
+            return dateformat.time_format(local, time_format)
+        return _day_label(local.date(), local.year == today.year, language)
+
+    return label
+
+
+@lru_cache(maxsize=1024)
+def _day_label(day: date, this_year: bool, language: str | None) -> str:
+    # A list shows many rows of the same days; `language` keys the cache (formats follow it).
+    return formats.date_format(day, "MONTH_DAY_FORMAT" if this_year else "SHORT_DATE_FORMAT")
 
 
 @register.simple_tag
@@ -47,3 +69,59 @@ def filesize(value: int | None) -> str:
     from django.template.defaultfilters import filesizeformat
 
     return str(filesizeformat(value or 0))
+
+
+# The message list's rows, built here rather than by a template loop: a page of 50 rows cost
+# ~5 ms in template nodes, more than the queries behind it (bench/mail_sync.py). Same markup
+# as a template would give: text from the message is escaped, numbers and constants are not.
+@register.simple_tag
+def message_rows(
+    rows: Iterable[ListRow], *, opened: Any = None, base_url: str = "", query_string: str = "", threads: bool = False
+) -> SafeString:
+    """The `<li>` of each row of a message list (mail/_list.html)."""
+    # Translated outside the f-strings, where makemessages can find them.
+    unread_text = escape(_("Unread,"))
+    thread_title, thread_text = escape(_("messages in this conversation")), escape(_("Conversation of"))
+    attachments_text, flagged_text = escape(_("Has attachments")), escape(_("Flagged"))
+    unread_note = f'<span class="visually-hidden">{unread_text} </span>'
+    no_subject = escape(_("(no subject)"))
+    thread_badge = (
+        f'<span class="badge-count" title="{thread_title}"><span class="visually-hidden">{thread_text} </span>'
+    )
+    attachment_badge = (
+        f'<svg class="icon small" role="img" aria-label="{attachments_text}">'
+        f'<use href="{escape(static_icon("paperclip"))}"></use></svg>'
+    )
+    flag_badge = (
+        f'<svg class="icon small flagged" role="img" aria-label="{flagged_text}">'
+        f'<use href="{escape(static_icon("star"))}"></use></svg>'
+    )
+    link_base, link_query = escape(base_url), escape(f"?{query_string}") if query_string else ""
+    opened_pk = getattr(opened, "pk", None)
+    zone, date_label = timezone.get_current_timezone(), _date_labeller()
+    parts = []
+    for row in rows:
+        m = row.message
+        pk, current = int(m.pk), opened_pk is not None and opened_pk == m.pk
+        when = m.sort_date.astimezone(zone) if m.sort_date else None
+        classes = ("" if m.seen else " unread") + (" current" if current else "")
+        aria = ' aria-current="true"' if current else ""
+        sender = ("" if m.seen else unread_note) + escape(sender_label(m))
+        iso, label = (when.isoformat(), escape(date_label(when))) if when else ("", "")
+        subject = escape(m.subject) if m.subject else no_subject
+        count = f"{thread_badge}{int(row.thread_count)}</span>" if threads and row.thread_count > 1 else ""
+        parts.append(
+            f'\n<li class="msg{classes}" data-message-id="{pk}" data-folder-id="{int(m.folder_id)}">\n'
+            f'  <a class="msg-link" href="{link_base}m/{pk}/{link_query}" data-open-message="{pk}"{aria}>\n'
+            f'    <span class="msg-from">{sender}</span>\n'
+            f'    <time class="msg-date" datetime="{iso}">{label}</time>\n'
+            f'    <span class="msg-subject">{subject}</span>\n'
+            '    <span class="msg-badges">\n'
+            f"      {count}\n"
+            f"      {attachment_badge if m.has_attachments else ''}\n"
+            f"      {flag_badge if m.flagged else ''}\n"
+            "    </span>\n"
+            "  </a>\n"
+            "</li>\n"
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - message text is escaped above

@@ -93,6 +93,7 @@ def _mailbox(
     title: str,
     message_id: int | None,
 ) -> HttpResponse:
+    partial = request.GET.get("partial") == "list"
     preferences = selectors.mail_preferences_for_user(user=request.user)
     query = _list_query(request, threads_default=preferences.conversation_view)
     page = selectors.message_page(folders=folders, query=query)
@@ -107,7 +108,8 @@ def _mailbox(
         "current_folder": current,
         "unified": current is None,
         "folder_ids": ",".join(str(f.pk) for f in folders),
-        "mailboxes": selectors.mailboxes_for_user(user=request.user),
+        # The list alone (the page's script asking for rows) shows no folder rail.
+        "mailboxes": [] if partial else selectors.mailboxes_for_user(user=request.user),
         "page": page,
         "query": query,
         "base_url": base_url,
@@ -124,7 +126,7 @@ def _mailbox(
     }
     if opened is not None:
         context.update(reading.reader_context(request, opened))
-    template = "mail/_list.html" if request.GET.get("partial") == "list" else "mail/mailbox.html"
+    template = "mail/_list.html" if partial else "mail/mailbox.html"
     return render(request, template, context)
 
 
@@ -134,7 +136,16 @@ def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpRe
     text = request.GET.get("q", "").strip()
     folders = Folder.objects.filter(account__owner_id=request.user.pk)
     query = search.parse_query(text)
-    found = [] if query.empty else search.search_messages(folders=folders, query=query, limit=SEARCH_LIMIT)
+    # Typing (partial lists) reads the index only; a submitted search also asks the server about
+    # what is not indexed yet, within a time budget.
+    as_you_type = request.GET.get("partial") == "list"
+    results = (
+        search.SearchResults(messages=[])
+        if query.empty
+        else search.search_results(folders=folders, query=query, limit=SEARCH_LIMIT, ask_server=not as_you_type)
+    )
+    found = results.messages
+    coverage = [] if query.empty or as_you_type else selectors.search_coverage_for_user(user=request.user)
     rows = [selectors.ListRow(message=m, thread_count=1, thread_unread=0) for m in found]
     opened = message_for_user(user=request.user, message_id=message_id) if message_id is not None else None
     base_url = reverse("mail:search")
@@ -144,6 +155,9 @@ def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpRe
         "searching": True,
         "search_text": text,
         "search_problems": query.problems,
+        "search_incomplete": results.incomplete,
+        "search_bodies_indexed": sum(c.bodies_indexed for c in coverage),
+        "search_bodies_total": sum(c.total for c in coverage),
         "folder_ids": "",
         "mailboxes": selectors.mailboxes_for_user(user=request.user),
         "page": selectors.ListPage(rows=rows, next_cursor=""),
