@@ -30,9 +30,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from redis.exceptions import LockError
 
-from apps.core.redis import get_redis, key
+from apps.core.redis import held_lock, key
 from apps.mail import mime
 from apps.mail.imap import ImapConnection, ImapFolderError, ImapSettings
 from apps.mail.models import Folder, MailAccount, Message, MessageBody
@@ -113,23 +112,9 @@ def bodies_index(*, account_id: int, limit: int = DEFAULT_LIMIT, seconds: float 
 @contextmanager
 def bodies_index_lock(account_id: int) -> Iterator[Callable[[], None]]:
     """Holds the account's indexer lock (Redis, with expiry); yields a function that renews it."""
-    lock = get_redis().lock(key("mail", "bodies", account_id), timeout=LOCK_TTL)
-    if not lock.acquire(blocking=False):
-        raise BodiesIndexBusy(f"the bodies of account {account_id} are being indexed by another worker")
-
-    def keepalive() -> None:
-        try:
-            lock.reacquire()
-        except LockError:
-            raise BodiesIndexBusy(f"the indexer lock of account {account_id} expired") from None
-
-    try:
+    what = f"the body indexing of account {account_id}"
+    with held_lock(key("mail", "bodies", account_id), ttl=LOCK_TTL, busy=BodiesIndexBusy, what=what) as keepalive:
         yield keepalive
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("indexer lock of account %s had expired", account_id)
 
 
 def bodies_pending_count(*, account_id: int) -> int:

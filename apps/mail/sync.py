@@ -36,9 +36,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from redis.exceptions import LockError
 
-from apps.core.redis import get_redis, key
+from apps.core.redis import get_redis, held_lock, key
 from apps.mail import events
 from apps.mail.bulk import insert_rows
 from apps.mail.headers import IndexHeaders, clean, has_attachments, index_headers, parse_internaldate
@@ -147,23 +146,10 @@ def folder_sync(*, folder_id: int, progress: ProgressCallback | None = None) -> 
 @contextmanager
 def account_sync_lock(account_id: int) -> Iterator[Callable[[], None]]:
     """Holds the account's sync lock (Redis, with expiry); yields a function that renews it."""
-    lock = get_redis().lock(key("mail", "sync", account_id), timeout=LOCK_TTL)
-    if not lock.acquire(blocking=False):
-        raise SyncBusy(f"account {account_id} is being synced by another worker")
-
-    def keepalive() -> None:
-        try:
-            lock.reacquire()
-        except LockError:
-            raise SyncBusy(f"the sync lock of account {account_id} expired") from None
-
-    try:
+    with held_lock(
+        key("mail", "sync", account_id), ttl=LOCK_TTL, busy=SyncBusy, what=f"the sync of account {account_id}"
+    ) as keepalive:
         yield keepalive
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("sync lock of account %s had expired", account_id)
 
 
 def account_is_syncing(account_id: int) -> bool:

@@ -73,7 +73,11 @@ def message_frame(request: AuthedRequest, message_id: int) -> HttpResponse:
     except bodies.MessageUnavailableError as exc:
         raise Http404(str(exc)) from None
     allow_remote = request.GET.get("remote") == "1"
-    view = bodies.message_view(message=message, raw=raw, allow_remote=allow_remote)
+    return _frame_response(bodies.message_view(message=message, raw=raw, allow_remote=allow_remote))
+
+
+def _frame_response(view: bodies.MessageView) -> HttpResponse:
+    """The frame document under its own policy: no script, no form, images only from us."""
     response = HttpResponse(bodies.frame_document(view.html), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = FRAME_CSP
     response["Referrer-Policy"] = "no-referrer"
@@ -130,11 +134,7 @@ def attached_message_frame(request: AuthedRequest, message_id: int, part_id: str
         part = bodies.message_part(message=message, part_id=part_id)
     except bodies.MessageUnavailableError as exc:
         raise Http404(str(exc)) from None
-    view = bodies.message_view(message=message, raw=part.data, allow_remote=False, part_prefix=part_id)
-    response = HttpResponse(bodies.frame_document(view.html), content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = FRAME_CSP
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _frame_response(bodies.message_view(message=message, raw=part.data, allow_remote=False, part_prefix=part_id))
 
 
 @never_cache
