@@ -120,31 +120,11 @@ def _apply_operator(query: SearchQuery, name: str, value: str) -> bool:
     return True
 
 
-RECENT_WINDOW = 3000  # newest messages tried first: common words fill a page there
-
-
 def search_messages(*, folders: QuerySet[Folder], query: SearchQuery, limit: int = 50) -> list[Message]:
-    """Messages of these folders (already scoped to one user) matching the query, newest first.
-
-    A common word matches tens of thousands of messages, and sorting them all by date costs more
-    than the search: the newest RECENT_WINDOW messages are tried first (walking the date index),
-    and only when they do not fill the page is the whole mailbox asked (the full-text index then
-    answers rare words at once).
-    """
+    """Messages of these folders (already scoped to one user) matching the query, newest first."""
     messages = _narrowed(folders, query)
     if query.words or (query.senders and connection.vendor == "postgresql"):
         messages = _matching_words(messages, query.words, senders=query.senders)
-    if query.words or query.senders or query.recipients or query.subjects:
-        edge = (
-            Message.objects.filter(account_id__in=folders.values("account_id"), folder__in=folders)
-            .order_by("-sort_date")
-            .values_list("sort_date", flat=True)[RECENT_WINDOW - 1 : RECENT_WINDOW]
-        )
-        window_start = next(iter(edge), None)
-        if window_start is not None:
-            recent = _newest(messages.filter(sort_date__gte=window_start), limit)
-            if len(recent) == limit:
-                return recent
     return _newest(messages, limit)
 
 
