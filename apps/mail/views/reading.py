@@ -27,6 +27,21 @@ from apps.mail.sanitize import FRAME_CSP
 PREVIEW_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "text/plain", "application/pdf"}
 
 
+def _raw_or_404(message: Message) -> bytes:
+    """The message's bytes; a message the server no longer has is a 404 with the reason."""
+    try:
+        return bodies.message_raw(message=message)
+    except bodies.MessageUnavailableError as exc:
+        raise Http404(str(exc)) from None
+
+
+def _part_or_404(message: Message, part_id: str) -> bodies.Part:
+    try:
+        return bodies.message_part(message=message, part_id=part_id)
+    except bodies.MessageUnavailableError as exc:
+        raise Http404(str(exc)) from None
+
+
 def reader_context(request: AuthedRequest, message: Message) -> dict[str, Any]:
     """What the reading pane shows; also used by the mailbox page when a message is open."""
     preferences = selectors.mail_preferences_for_user(user=request.user)
@@ -68,10 +83,7 @@ def message_open(request: AuthedRequest, message_id: int) -> HttpResponse:
 def message_frame(request: AuthedRequest, message_id: int) -> HttpResponse:
     """The sanitised HTML body, alone, for the sandboxed iframe, under its own strict policy."""
     message = message_for_user(user=request.user, message_id=message_id)
-    try:
-        raw = bodies.message_raw(message=message)
-    except bodies.MessageUnavailableError as exc:
-        raise Http404(str(exc)) from None
+    raw = _raw_or_404(message)
     allow_remote = request.GET.get("remote") == "1"
     return _frame_response(bodies.message_view(message=message, raw=raw, allow_remote=allow_remote))
 
@@ -90,10 +102,7 @@ def _frame_response(view: bodies.MessageView) -> HttpResponse:
 def message_part(request: AuthedRequest, message_id: int, part_id: str, *, inline: bool = False) -> HttpResponse:
     """An attachment or inline part. Downloaded unless it is a type safe to show."""
     message = message_for_user(user=request.user, message_id=message_id)
-    try:
-        part = bodies.message_part(message=message, part_id=part_id)
-    except bodies.MessageUnavailableError as exc:
-        raise Http404(str(exc)) from None
+    part = _part_or_404(message, part_id)
     inline = (inline or request.GET.get("inline") == "1") and part.content_type in PREVIEW_TYPES
     response = HttpResponse(part.data, content_type=part.content_type if inline else "application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(not inline, part.filename) or "attachment"
@@ -115,10 +124,7 @@ def message_cid(request: AuthedRequest, message_id: int) -> HttpResponse:
 def attached_message(request: AuthedRequest, message_id: int, part_id: str) -> HttpResponse:
     """A message/rfc822 attachment, read like a message."""
     message = message_for_user(user=request.user, message_id=message_id)
-    try:
-        part = bodies.message_part(message=message, part_id=part_id)
-    except bodies.MessageUnavailableError as exc:
-        raise Http404(str(exc)) from None
+    part = _part_or_404(message, part_id)
     if part.content_type != "message/rfc822":
         return HttpResponseBadRequest("This part is not a message.")
     view = bodies.message_view(message=message, raw=part.data, allow_remote=False, part_prefix=part_id)
@@ -130,10 +136,7 @@ def attached_message(request: AuthedRequest, message_id: int, part_id: str) -> H
 @login_required
 def attached_message_frame(request: AuthedRequest, message_id: int, part_id: str) -> HttpResponse:
     message = message_for_user(user=request.user, message_id=message_id)
-    try:
-        part = bodies.message_part(message=message, part_id=part_id)
-    except bodies.MessageUnavailableError as exc:
-        raise Http404(str(exc)) from None
+    part = _part_or_404(message, part_id)
     return _frame_response(bodies.message_view(message=message, raw=part.data, allow_remote=False, part_prefix=part_id))
 
 
@@ -141,10 +144,7 @@ def attached_message_frame(request: AuthedRequest, message_id: int, part_id: str
 @login_required
 def message_source(request: AuthedRequest, message_id: int) -> HttpResponse:
     message = message_for_user(user=request.user, message_id=message_id)
-    try:
-        raw = bodies.message_raw(message=message)
-    except bodies.MessageUnavailableError as exc:
-        raise Http404(str(exc)) from None
+    raw = _raw_or_404(message)
     response = HttpResponse(raw, content_type="text/plain; charset=utf-8")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
