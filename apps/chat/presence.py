@@ -90,12 +90,17 @@ def _compute_many(user_ids: list[int], now: float) -> dict[int, tuple[Status, fl
 
 
 def _refresh(user_id: int, now: float) -> PresencePayload:
-    """Recompute a user's status and publish it if it changed."""
-    status, last_seen = _compute_many([user_id], now)[user_id]
-    previous = get_redis().getset(_status_key(user_id), status)
-    payload: PresencePayload = {"user_id": user_id, "status": status, "last_seen": last_seen}
-    if previous != status:
-        group_send_now(PRESENCE_GROUP, "presence", dict(payload))
+    """Recompute a user's status and publish it if it changed.
+
+    Serialised per user: two tabs (or two web processes) refreshing at once could otherwise read
+    "online" and "offline" in one order and store them in the other, leaving a closed user online.
+    """
+    with get_redis().lock(key("presence", "lock", user_id), timeout=5, blocking_timeout=5):
+        status, last_seen = _compute_many([user_id], max(now, time.time()))[user_id]
+        previous = get_redis().getset(_status_key(user_id), status)
+        payload: PresencePayload = {"user_id": user_id, "status": status, "last_seen": last_seen}
+        if previous != status:
+            group_send_now(PRESENCE_GROUP, "presence", dict(payload))
     return payload
 
 

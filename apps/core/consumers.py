@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.chat import presence
@@ -24,10 +24,18 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_FRAME = 4400
 
 
+def _redis_call(function: Any) -> Any:
+    # Presence talks to Redis only (no ORM): run it in the loop's thread pool, not in the one
+    # thread that database_sync_to_async shares between every socket of the process, where a
+    # slow call on one socket would delay every other socket's connect and disconnect.
+    return sync_to_async(function, thread_sensitive=False)
+
+
 class ShellConsumer(AsyncJsonWebsocketConsumer):
     user_id: int
     conn_id: str
     groups_joined: list[str]
+    left = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -43,16 +51,27 @@ class ShellConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(presence.presence_touch)(
-            user_id=self.user_id, conn_id=self.conn_id, state="active"
-        )
+        await _redis_call(presence.presence_touch)(user_id=self.user_id, conn_id=self.conn_id, state="active")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The server ends the application without a "disconnect" message when a send finds the
+        # client gone (uvicorn raises ClientDisconnected, an OSError): leave anyway, or the user
+        # would stay online and in the groups until expiry.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave()
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "conn_id"):
+        await self._leave()
+
+    async def _leave(self) -> None:
+        if not hasattr(self, "conn_id") or self.left:
             return
+        self.left = True
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        await database_sync_to_async(presence.presence_disconnect)(user_id=self.user_id, conn_id=self.conn_id)
+        await _redis_call(presence.presence_disconnect)(user_id=self.user_id, conn_id=self.conn_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         # Frames come from the browser: anything but a small JSON object is refused.
@@ -71,9 +90,7 @@ class ShellConsumer(AsyncJsonWebsocketConsumer):
             if state not in presence.CONNECTION_STATES:
                 await self.send_json({"type": "error", "payload": {"reason": "unknown presence state"}})
                 return
-            await database_sync_to_async(presence.presence_touch)(
-                user_id=self.user_id, conn_id=self.conn_id, state=state
-            )
+            await _redis_call(presence.presence_touch)(user_id=self.user_id, conn_id=self.conn_id, state=state)
         elif kind == "ping":
             await self.send_json({"type": "pong", "payload": {}})
         else:
@@ -89,4 +106,8 @@ class ShellConsumer(AsyncJsonWebsocketConsumer):
             return None
 
     async def shell_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": message["event"], "payload": message["payload"]})
+        try:
+            await self.send_json({"type": message["event"], "payload": message["payload"]})
+        except OSError:
+            # The tab is closing; the server's disconnect message follows and we leave then.
+            log.debug("event for a closing socket dropped")

@@ -35,7 +35,7 @@ def open_socket(server: LiveServer, user: Any | None = None, origin: str = ORIGI
     return ws_connect(url, origin=Origin(origin), additional_headers=headers, open_timeout=5)
 
 
-def receive(socket: ClientConnection, timeout: float = 3) -> dict[str, Any]:
+def receive(socket: ClientConnection, timeout: float = 10) -> dict[str, Any]:
     return json.loads(socket.recv(timeout=timeout))
 
 
@@ -136,3 +136,42 @@ def test_oversized_frame_closes_the_socket(asgi_server: LiveServer, owner: Any) 
             socket.recv(timeout=3)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4400
+
+
+def test_socket_that_vanishes_while_an_event_is_sent_still_leaves(owner: Any) -> None:
+    """uvicorn ends the application without a disconnect message when a send finds the client gone.
+
+    The consumer is driven directly (a stand-in for the server's two ASGI callables, the one thing
+    not reproducible on demand over a real socket): its own "online" event hits the vanished client.
+    """
+    import asyncio
+
+    from apps.core.consumers import ShellConsumer
+
+    sent: list[str] = []
+
+    async def scenario() -> None:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "websocket.connect"})
+
+        async def receive() -> dict[str, Any]:
+            return await inbox.get()
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+            if message["type"] == "websocket.send":
+                raise OSError("client gone")  # what uvicorn's ClientDisconnected is
+
+        app = ShellConsumer.as_asgi()
+        scope = {"type": "websocket", "path": "/ws/", "headers": [], "user": owner}
+        task = asyncio.ensure_future(app(scope, receive, send))
+        deadline = time.monotonic() + 10
+        while "websocket.send" not in sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert presence.presence_for_users([owner.pk])[owner.pk]["status"] == "online"
+        await inbox.put({"type": "websocket.disconnect", "code": 1006})
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(scenario())
+    assert sent[:2] == ["websocket.accept", "websocket.send"]
+    assert presence.presence_for_users([owner.pk])[owner.pk]["status"] == "offline"
