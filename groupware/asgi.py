@@ -7,6 +7,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "groupware.settings")
+# The web process borrows PostgreSQL connections from a pool (see DATABASES in settings).
+os.environ.setdefault("RUCHE_DB_POOL", "true")
 django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: the consumers import models.

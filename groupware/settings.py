@@ -152,6 +152,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable server fails in seconds, not after the OS's TCP timeout (the status page waits on it).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # The web process (groupware/asgi.py turns this on) borrows connections from a pool: opening
+    # one per request costs ~8 ms, half the list page's budget. Workers and the push process keep
+    # their own long-lived connections and do not need it.
+    if env_bool("RUCHE_DB_POOL", False):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 2,
+            "max_size": env_int("RUCHE_DB_POOL_MAX", 10, minimum=2),
+            "timeout": 10,
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, channel layer, cache, presence.
@@ -396,3 +405,9 @@ LOGGING = {
 }
 
 SITE_NAME = env_str("RUCHE_SITE_NAME", "Ruche")
+
+# --- Composing and sending mail (apps/mail/compose.py, outbox.py)
+# Attachments past this size get a warning (suggest a share link); messages past the maximum
+# (or past the SMTP server's own SIZE, whichever is smaller) are refused before the upload.
+RUCHE_MAIL_ATTACHMENT_WARN_MB = env_int("RUCHE_MAIL_ATTACHMENT_WARN_MB", 10, minimum=1)
+RUCHE_MAIL_MAX_MESSAGE_MB = env_int("RUCHE_MAIL_MAX_MESSAGE_MB", 25, minimum=1)
