@@ -118,6 +118,7 @@ def account_sync(*, account_id: int, progress: ProgressCallback | None = None, f
                 if not folder.backfill_done:
                     more = work.folder(folder, backfill_batches=None)
                     _merge(results[folder.pk], more)
+            work.stamp_untouched()
             result.folders = list(results.values())
     _statistics_refresh(added=sum(r.added for r in result.folders))
     _account_succeeded(account)
@@ -139,6 +140,7 @@ def folder_sync(*, folder_id: int, progress: ProgressCallback | None = None) -> 
         imap.enable_sync_extensions()
         work = _Work(account=account, imap=imap, progress=progress, keepalive=keepalive)
         result = work.folder(folder, backfill_batches=None)
+        work.stamp_untouched()
     _account_succeeded(account)
     return result
 
@@ -278,6 +280,12 @@ class _Work:
     imap: ImapConnection
     progress: ProgressCallback | None
     keepalive: Callable[[], None]
+    untouched: list[int] = field(default_factory=list)
+
+    def stamp_untouched(self) -> None:
+        if self.untouched:
+            Folder.objects.filter(pk__in=self.untouched).update(last_synced_at=timezone.now())
+            self.untouched.clear()
 
     def folder(self, folder: Folder, *, backfill_batches: int | None) -> FolderResult:
         result = FolderResult(folder_id=folder.pk)
@@ -289,7 +297,7 @@ class _Work:
         if folder.uidvalidity is not None and folder.uidvalidity != state.uidvalidity:
             self._reset(folder, result)
         if _unchanged(folder, state):
-            Folder.objects.filter(pk=folder.pk).update(last_synced_at=timezone.now())
+            self.untouched.append(folder.pk)  # stamped all at once: one write, not one per folder
             return result
         server_uids = self.imap.search_uids("ALL")
         counts = {"total": state.exists, "unread": self.imap.count_unseen(folder.name)}
