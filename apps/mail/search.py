@@ -120,12 +120,36 @@ def _apply_operator(query: SearchQuery, name: str, value: str) -> bool:
     return True
 
 
+WALK_WINDOW = 2000  # newest messages of the scope tried first by a common search
+
+
 def search_messages(*, folders: QuerySet[Folder], query: SearchQuery, limit: int = 50) -> list[Message]:
-    """Messages of these folders (already scoped to one user) matching the query, newest first."""
+    """Messages of these folders (already scoped to one user) matching the query, newest first.
+
+    On PostgreSQL a search by words, sender, recipient or subject first tries the newest
+    WALK_WINDOW messages: a common term fills the page there in a bounded number of row visits,
+    whatever the planner guesses of its frequency (it guessed 32 rows for a sender of 9,000 and
+    read 111k rows through the folder index). A rare term does not fill it, and the whole scope is
+    then asked, where the full-text index answers it at once.
+    """
     messages = _narrowed(folders, query)
     if query.words or (query.senders and connection.vendor == "postgresql"):
         messages = _matching_words(messages, query.words, senders=query.senders)
+    textual = query.words or query.senders or query.recipients or query.subjects
+    if textual and connection.vendor == "postgresql":
+        newest = (
+            Message.objects.filter(account_id__in=_account_ids(folders))
+            .order_by("-sort_date", "-id")
+            .values("id")[:WALK_WINDOW]
+        )
+        recent = _newest(messages.filter(id__in=newest), limit)
+        if len(recent) == limit:
+            return recent
     return _newest(messages, limit)
+
+
+def _account_ids(folders: QuerySet[Folder]) -> list[int]:
+    return sorted(set(folders.values_list("account_id", flat=True)))
 
 
 def _newest(messages: QuerySet[Message], limit: int) -> list[Message]:
@@ -134,8 +158,15 @@ def _newest(messages: QuerySet[Message], limit: int) -> list[Message]:
 
 def _narrowed(folders: QuerySet[Folder], query: SearchQuery) -> QuerySet[Message]:
     """The messages the operators allow (everything but the free words)."""
-    # By account as well as by folder: the planner can then walk the (account, -sort_date) index.
-    messages = Message.objects.filter(account_id__in=folders.values("account_id"), folder__in=folders)
+    # By account as well as by folder, as literal ids: the planner then knows which account it
+    # reads and walks its (account, -sort_date) index for common words. Behind a subquery it
+    # guessed, and sorted every match of the whole table (634 ms for "rep" at 100k instead of 5).
+    scope = list(folders.values_list("id", "account_id"))
+    account_ids = sorted({account_id for _, account_id in scope})
+    messages = Message.objects.filter(account_id__in=account_ids)
+    if len(scope) < Folder.objects.filter(account_id__in=account_ids).count():
+        # Only when it narrows: a list of every folder tempts the planner onto the folder index.
+        messages = messages.filter(folder_id__in=[folder_id for folder_id, _ in scope])
     if query.folder:
         wanted = query.folder.lower()
         messages = messages.filter(Q(folder__role=wanted) | Q(folder__name__iexact=query.folder))

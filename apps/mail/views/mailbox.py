@@ -142,7 +142,9 @@ def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpRe
     results = (
         search.SearchResults(messages=[])
         if query.empty
-        else search.search_results(folders=folders, query=query, limit=SEARCH_LIMIT, ask_server=not as_you_type)
+        else search.search_results(
+            folders=folders, query=query, limit=PAGE_SIZE if as_you_type else SEARCH_LIMIT, ask_server=not as_you_type
+        )
     )
     found = results.messages
     coverage = [] if query.empty or as_you_type else selectors.search_coverage_for_user(user=request.user)
