@@ -43,7 +43,8 @@ def mailbox_home(request: AuthedRequest) -> HttpResponse:
     if len(inboxes) > 1:
         return redirect("mail:unified")
     if inboxes:
-        return redirect("mail:folder", folder_id=inboxes[0].pk)
+        # Shown here rather than redirected to: one round trip less between "Sign in" and the rows.
+        return folder_view(request, inboxes[0].pk)
     first = Folder.objects.filter(account__owner_id=request.user.pk).order_by("pk").first()
     if first is not None:
         return redirect("mail:folder", folder_id=first.pk)
