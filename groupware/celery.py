@@ -24,4 +24,9 @@ app.conf.beat_schedule = {
     "presence-sweep": {"task": "chat.presence_sweep", "schedule": 10.0, "options": {"expires": 9}},
     # Enqueues a sync of the mail accounts not synced for RUCHE_MAIL_SYNC_INTERVAL (paused ones skipped).
     "mail-sync-sweep": {"task": "mail.sync_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Brings back the snoozed messages whose time has passed (a task with an ETA does it on time;
+    # this catches a lost task or a restarted worker).
+    "mail-snooze-sweep": {"task": "mail.snooze_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Sends held messages (undo delay, scheduled send) that are due and that no ETA task sent.
+    "mail-outbox-sweep": {"task": "mail.outbox_sweep", "schedule": 30.0, "options": {"expires": 25}},
 }

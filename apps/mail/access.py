@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.http import Http404
 
-from apps.mail.models import Folder, MailAccount, Message
+from apps.mail.models import Draft, Folder, Identity, MailAccount, Message, Outbox
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -46,4 +46,35 @@ def message_for_user(*, user: AbstractBaseUser | AnonymousUser, message_id: int,
     try:
         return Message.objects.select_related("folder", "account").get(pk=message_id, account__owner_id=user.pk)
     except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+# ---------------------------------------------------------------- composing (apps.mail.drafts, outbox, identities)
+def draft_for_user(*, user: AbstractBaseUser | AnonymousUser, draft_id: int, write: bool = False) -> Draft:
+    """One of the user's drafts, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Draft.objects.select_related("account", "identity", "source").get(pk=draft_id, owner_id=user.pk)
+    except (Draft.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def outbox_for_user(*, user: AbstractBaseUser | AnonymousUser, outbox_id: int, write: bool = False) -> Outbox:
+    """One of the user's held or sent messages, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Outbox.objects.select_related("account").get(pk=outbox_id, owner_id=user.pk)
+    except (Outbox.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def identity_for_user(*, user: AbstractBaseUser | AnonymousUser, identity_id: int, write: bool = False) -> Identity:
+    """An identity of one of the user's accounts, or 404."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Identity.objects.select_related("account").get(pk=identity_id, account__owner_id=user.pk)
+    except (Identity.DoesNotExist, ValueError, TypeError):
         raise Http404 from None

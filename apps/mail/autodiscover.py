@@ -36,6 +36,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core.tls import default_ssl_context
+
 BUDGET_SECONDS = 6.0
 AUTOCONFIG_MAX_BYTES = 64 * 1024
 AUTOCONFIG_MAX_REDIRECTS = 3
@@ -142,7 +144,7 @@ class HttpsFetcher:
         connect_to: dict[str, tuple[str, int]] | None = None,
         max_bytes: int = AUTOCONFIG_MAX_BYTES,
     ) -> None:
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.ssl_context = ssl_context or default_ssl_context()
         self.connect_to = connect_to or {}
         self.max_bytes = max_bytes
 

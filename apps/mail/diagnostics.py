@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from apps.core.tls import default_ssl_context
 from apps.mail.imap import ImapConnection, ImapConnectionError, ImapError, ImapLoginError, ImapSettings
 from apps.mail.sieve import SieveError, SieveProtocolError, sieve_check
 from apps.mail.smtp import (
@@ -185,7 +186,7 @@ def _open_socket(service: str, host: str, port: int, timeout: float) -> socket.s
 def _handshake(
     service: str, host: str, port: int, sock: socket.socket, ssl_context: ssl.SSLContext | None
 ) -> CheckOutcome | None:
-    context = ssl_context or ssl.create_default_context()
+    context = ssl_context or default_ssl_context()
     try:
         tls = context.wrap_socket(sock, server_hostname=host)
     except ssl.SSLCertVerificationError as exc:

@@ -92,3 +92,14 @@ def publish_sync(
     if folder_id is not None:
         payload["folder_id"] = folder_id
     group_send_on_commit(user_group(owner_id), "mail.sync", dict(payload))
+
+
+# ---------------------------------------------------------------- folder tree (apps.mail.organise)
+class FolderTreePayload(FoldersPayload):
+    tree: bool  # folders were created, renamed, deleted or (un)subscribed: pages redraw the folder list
+
+
+def publish_folder_tree(*, owner_id: int, account_id: int, folders: Sequence[FolderCounts]) -> None:
+    """A "mail.folders" event that also tells pages the folder tree itself changed."""
+    payload: FolderTreePayload = {"account_id": account_id, "folders": list(folders), "tree": True}
+    group_send_on_commit(user_group(owner_id), "mail.folders", dict(payload))

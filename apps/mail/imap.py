@@ -31,6 +31,7 @@ from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imapclient import SocketTimeout
 
 from apps.core.crypto import decrypt_secret
+from apps.core.tls import default_ssl_context
 
 if TYPE_CHECKING:
     from apps.mail.models import MailAccount
@@ -109,6 +110,9 @@ class FolderInfo:
     role: str  # apps.mail.models.FolderRole value: "inbox", "sent"... or ""
     subscribed: bool
     selectable: bool
+    # What LIST-STATUS (RFC 5819) said of it in the same answer, when the server offers it: enough
+    # for the sync to skip the SELECT of a folder that did not change.
+    status: FolderState | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,8 @@ class ImapConnection:
     # ------------------------------------------------------------ session
     def open(self) -> None:
         where = f"{self.settings.host}:{self.settings.port}"
-        context = self._ssl_context or ssl.create_default_context()
+        plain = self.settings.security == "none"
+        context = self._ssl_context or (None if plain else default_ssl_context())
         try:
             client = IMAPClient(
                 self.settings.host,
@@ -308,9 +313,12 @@ class ImapConnection:
     # ------------------------------------------------------------ folders
     def list_folders(self) -> list[FolderInfo]:
         """Every mailbox with its delimiter, attributes, special-use role and subscription."""
+        statuses: dict[str, FolderState] = {}
         if self.has("LIST-EXTENDED"):
-            returns = "(SUBSCRIBED SPECIAL-USE)" if self.has("SPECIAL-USE") else "(SUBSCRIBED)"
-            listed = self._list("LIST", '""', '"*"', "RETURN", returns)
+            returns = ["SUBSCRIBED", "SPECIAL-USE"] if self.has("SPECIAL-USE") else ["SUBSCRIBED"]
+            if self.has("LIST-STATUS") and self.condstore:
+                returns.append("STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)")
+            listed = self._list("LIST", '""', '"*"', "RETURN", "(" + " ".join(returns) + ")", statuses=statuses)
             subscribed = {name for attrs, _d, name in listed if "\\subscribed" in {a.lower() for a in attrs}}
         else:
             listed = self._list("LIST", '""', '"*"')
@@ -332,15 +340,22 @@ class ImapConnection:
                     role=role,
                     subscribed=is_inbox or name in subscribed,
                     selectable=not (lowered & _NOT_SELECTABLE),
+                    status=statuses.get(name),
                 )
             )
         return folders
 
-    def _list(self, command: str, *args: str) -> list[tuple[tuple[str, ...], str, str]]:
+    def _list(
+        self, command: str, *args: str, statuses: dict[str, FolderState] | None = None
+    ) -> list[tuple[tuple[str, ...], str, str]]:
         imap = self.client._imap
+        imap.untagged_responses.pop("STATUS", None)
         typ, data = self._call(imap._simple_command, command, *args)
         if typ != "OK":
             raise ImapCommandError(f"The IMAP server {self.settings.host} refused to list folders.")
+        if statuses is not None:
+            _typ, status_lines = imap._untagged_response(typ, data, "STATUS")
+            statuses.update(_statuses(status_lines))
         _typ, lines = imap._untagged_response(typ, data, command)
         result = []
         for line in lines:
@@ -677,6 +692,136 @@ class ImapConnection:
                 f"The IMAP server {self.settings.host} answered with an error: {_reason(exc)}"
             ) from None
 
+    # ------------------------------------------------------------ organising (apps.mail.organise)
+    def move(self, folder: str, uids: Sequence[int], destination: str) -> dict[int, int]:
+        """Moves messages to another folder; returns {source UID: destination UID} as COPYUID tells.
+
+        UID MOVE when the server has MOVE (RFC 6851), else UID COPY, \\Deleted and an expunge of
+        exactly those UIDs (UID EXPUNGE with UIDPLUS, else EXPUNGE). UIDs no longer in the folder
+        (another client moved them) are simply absent from the answer.
+        """
+        if not uids:
+            return {}
+        self._ensure_selected(folder, readonly=False)
+        target = self._mailbox(destination)
+        if self.has("MOVE"):
+            _typ, data = self._command("MOVE", "MOVE", uid_set_from(uids), target)
+            return self._copyuid(data, uids)
+        mapping = self.copy(folder, uids, destination)
+        self.add_flags(folder, uids, ("\\Deleted",))
+        self.expunge_uids(folder, uids)
+        return mapping
+
+    def copy(self, folder: str, uids: Sequence[int], destination: str) -> dict[int, int]:
+        """UID COPY; returns {source UID: destination UID} when the server has UIDPLUS."""
+        if not uids:
+            return {}
+        self._ensure_selected(folder, readonly=False)
+        _typ, data = self._command("COPY", "COPY", uid_set_from(uids), self._mailbox(destination))
+        return self._copyuid(data, uids)
+
+    def expunge_uids(self, folder: str, uids: Sequence[int]) -> None:
+        """Removes these \\Deleted messages for good: UID EXPUNGE (UIDPLUS), else a plain EXPUNGE,
+        which also removes what other clients marked \\Deleted in the folder (RFC 3501 has no better)."""
+        if not uids:
+            return
+        self._ensure_selected(folder, readonly=False)
+        if self.has("UIDPLUS"):
+            self._command("EXPUNGE", "EXPUNGE", uid_set_from(uids))
+        else:
+            self._call(self.client.expunge)
+        self._forget_untagged()
+
+    def delete_uids(self, folder: str, uids: Sequence[int]) -> None:
+        """Deletes messages for good (\\Deleted, then an expunge of those UIDs)."""
+        self.add_flags(folder, uids, ("\\Deleted",))
+        self.expunge_uids(folder, uids)
+
+    def uids_with_message_id(self, folder: str, message_id: str) -> list[int]:
+        """UIDs of the folder's messages whose Message-ID header is this one (a retry finds what it moved)."""
+        self._ensure_selected(folder, readonly=True)
+        found = self._call(self.client.search, [b"HEADER", b"Message-ID", _search_string(message_id)])
+        return sorted(int(uid) for uid in found)
+
+    def folder_exists(self, name: str) -> bool:
+        return bool(self._call(self.client.folder_exists, name))
+
+    def create_folder(self, name: str) -> None:
+        self._call(self.client.create_folder, name)
+
+    def rename_folder(self, name: str, new_name: str) -> None:
+        self._leave(name)
+        self._call(self.client.rename_folder, name, new_name)
+
+    def delete_folder(self, name: str) -> None:
+        self._leave(name)
+        self._call(self.client.delete_folder, name)
+
+    def subscribe(self, name: str) -> None:
+        self._call(self.client.subscribe_folder, name)
+
+    def unsubscribe(self, name: str) -> None:
+        self._call(self.client.unsubscribe_folder, name)
+
+    def _leave(self, name: str) -> None:
+        # A folder being renamed or deleted must not stay selected by this session.
+        if self._selected is not None and self._selected[0] == name:
+            self._selected = None
+            if self.has("UNSELECT"):
+                self._call(self.client.unselect_folder)
+            else:  # CLOSE would expunge: EXAMINE the Inbox instead
+                self.select("INBOX", readonly=True)
+
+    def _mailbox(self, name: str) -> str:
+        if re.search(r"[\x00-\x1f\x7f]", name):
+            raise ImapCommandError(f"{name!r} is not a valid folder name.")
+        # Modified UTF-7, quoted: plain ASCII whatever the name.
+        return bytes(self.client._normalise_folder(name)).decode("ascii")
+
+    def _copyuid(self, data: list[Any], uids: Sequence[int]) -> dict[int, int]:
+        """{source: destination} from a COPYUID response code (tagged for COPY, untagged for MOVE)."""
+        codes = [
+            match.group(1)
+            for item in data
+            if isinstance(item, bytes) and (match := re.search(rb"\[COPYUID\s+([^\]]+)\]", item))
+        ]
+        codes += [item for item in self.client._imap.untagged_responses.pop("COPYUID", []) if isinstance(item, bytes)]
+        self._forget_untagged()
+        mapping: dict[int, int] = {}
+        for code in codes:
+            match = re.fullmatch(rb"\s*(\d+)\s+([0-9:,]+)\s+([0-9:,]+)\s*", code)
+            if not match:
+                continue
+            sources, targets = expand_uid_set(match.group(2)), expand_uid_set(match.group(3))
+            if len(sources) == len(targets):
+                mapping.update(zip(sources, targets, strict=True))
+        wanted = {int(uid) for uid in uids}
+        return {source: target for source, target in mapping.items() if source in wanted}
+
+    def _forget_untagged(self) -> None:
+        # EXPUNGE/OK answers of our own commands pile up in imaplib otherwise (pooled connections).
+        for name in ("EXPUNGE", "OK", "VANISHED", "EXISTS", "RECENT", "FETCH"):
+            self.client._imap.untagged_responses.pop(name, None)
+
+    # ------------------------------------------------------------ composing (apps.mail.drafts, outbox)
+    def append_returning_uid(
+        self, folder: str, raw: bytes, *, flags: tuple[bytes, ...] = (), received_at: datetime | None = None
+    ) -> int | None:
+        """APPEND; the new message's UID from APPENDUID (UIDPLUS), else found by its Message-ID,
+        else None (the caller then cannot delete this exact copy later)."""
+        answer = self._call(self.client.append, folder, raw, flags=flags, msg_time=received_at)
+        text = answer if isinstance(answer, bytes) else str(answer).encode()
+        match = re.search(rb"\[APPENDUID\s+\d+\s+(\d+)\]", text)
+        if match:
+            return int(match.group(1))
+        found = re.search(rb"^Message-ID:\s*(<[^>\r\n]+>)", raw, re.IGNORECASE | re.MULTILINE)
+        if found:
+            if self._selected is not None and self._selected[0] == folder:
+                self._selected = None  # a fresh SELECT sees the new message
+            uids = self.uids_with_message_id(folder, found.group(1).decode("ascii", "replace"))
+            return uids[-1] if uids else None
+        return None
+
 
 def imap_check_login(settings: ImapSettings) -> set[str]:
     """Connects and logs in; returns the server's capabilities. Raises ImapError subclasses."""
@@ -865,6 +1010,32 @@ def _folder_name(value: bytes) -> str:
         return str(decode_utf7(value))
     except Exception:  # a server sending bad modified UTF-7: show what we can
         return value.decode("utf-8", "replace")
+
+
+def _statuses(lines: Iterable[Any]) -> dict[str, FolderState]:
+    """`* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n HIGHESTMODSEQ n)` lines, by folder name."""
+    result: dict[str, FolderState] = {}
+    for line in lines:
+        if not line:
+            continue
+        try:
+            parsed = _build(_tokens([line]))
+            name, items = parsed[0], parsed[1]
+            values = {_text(items[i]).upper(): int(items[i + 1]) for i in range(0, len(items) - 1, 2)}
+        except (IndexError, ValueError, TypeError):
+            continue  # an unreadable status only costs that folder its SELECT
+        if not isinstance(name, bytes) or "UIDVALIDITY" not in values:
+            continue
+        folder = _folder_name(name)
+        folder = "INBOX" if folder.upper() == "INBOX" else folder
+        result[folder] = FolderState(
+            name=folder,
+            uidvalidity=values["UIDVALIDITY"],
+            uidnext=values.get("UIDNEXT"),
+            exists=values.get("MESSAGES", 0),
+            highestmodseq=values.get("HIGHESTMODSEQ") or None,
+        )
+    return result
 
 
 def _idle_events(responses: Iterable[Any]) -> list[IdleEvent]:

@@ -272,3 +272,192 @@ class MailPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"mail preferences of {self.user_id}"
+
+
+# ---------------------------------------------------------------- organising (apps.mail.organise, snooze)
+class OrganiseSettings(models.Model):
+    """How one account files messages away. Created on first use with the defaults below."""
+
+    account = models.OneToOneField(MailAccount, on_delete=models.CASCADE, related_name="organise_settings")
+    archive_by_year = models.BooleanField(
+        _("one archive sub-folder per year"),
+        default=False,
+        help_text=_("Archived messages go to Archive/2026, Archive/2027… (created when needed)."),
+    )
+
+    def __str__(self) -> str:
+        return f"organise settings of account {self.account_id}"
+
+
+class SnoozeState(models.TextChoices):
+    SNOOZED = "snoozed", _("Snoozed")
+    WOKEN = "woken", _("Back in the Inbox")
+
+
+class Snooze(models.Model):
+    """A message put away in the server's "Snoozed" folder until `wake_at`.
+
+    The message is found again by its Message-ID header (UIDs change with every move), so a
+    wake retried after a crash never moves it twice; `uid` is its UID in `folder` when snoozed,
+    used for messages without a Message-ID.
+    """
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="snoozes")
+    message_id_header = models.CharField(max_length=500, blank=True)
+    folder = models.ForeignKey(Folder, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    uid = models.BigIntegerField(null=True, blank=True)
+    subject = models.CharField(max_length=1000, blank=True)  # what the "Snoozed" view shows
+    sender = models.CharField(max_length=320, blank=True)
+    wake_at = models.DateTimeField(_("back at"))
+    flag_on_wake = models.BooleanField(default=False)
+    state = models.CharField(max_length=8, choices=SnoozeState.choices, default=SnoozeState.SNOOZED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=("state", "wake_at"), name="mail_snooze_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subject or self.message_id_header} until {self.wake_at:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------- composing and sending
+# (apps.mail.compose, drafts, outbox, recipients)
+class Identity(models.Model):
+    """One way to sign a message from an account: From name and address, Reply-To, signature."""
+
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="identities")
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    email_address = models.EmailField(_("email address"))
+    reply_to = models.CharField(_("reply to"), max_length=500, blank=True)
+    signature = models.TextField(_("signature"), blank=True, help_text=_('Added under "-- " at the end.'))
+    is_default = models.BooleanField(_("default for this account"), default=False)
+
+    class Meta:
+        ordering = ("account", "-is_default", "email_address", "pk")
+        verbose_name = _("identity")
+        verbose_name_plural = _("identities")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email_address}>" if self.name else self.email_address
+
+
+class Draft(models.Model):
+    """A message being written. The server's Drafts folder holds a copy (`server_uid`) so any
+    device can reopen it; this row is what the composer edits. `message_id` is fixed when the
+    draft is created: every saved version and the sent message carry it (a retried send is found
+    by it, never sent twice)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_drafts")
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="drafts")
+    identity = models.ForeignKey(Identity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.CharField(max_length=1000, blank=True)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    is_html = models.BooleanField(default=False)
+    request_receipt = models.BooleanField(default=False)
+    message_id = models.CharField(max_length=500)
+    in_reply_to = models.CharField(max_length=500, blank=True)
+    references = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, blank=True)  # "", reply, reply_all, forward, forward_attachment
+    source = models.ForeignKey(Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    forwarded_raw = models.BinaryField(null=True, blank=True)  # the original for forward_attachment
+    server_uid = models.BigIntegerField(null=True, blank=True)  # this draft's copy in the Drafts folder
+    server_folder = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-updated_at",)
+
+    def __str__(self) -> str:
+        return self.subject or f"draft {self.pk}"
+
+
+class DraftAttachment(models.Model):
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ("pk",)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class OutboxState(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Not sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Outbox(models.Model):
+    """A message held before sending (undo delay or a chosen time). queued → sending → sent/failed;
+    queued → cancelled when the person takes it back. `raw` is what goes out, built when queued."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_outbox")
+    account = models.ForeignKey(MailAccount, on_delete=models.CASCADE, related_name="outbox")
+    draft = models.ForeignKey(Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="outbox")
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
+    send_at = models.DateTimeField()
+    scheduled = models.BooleanField(default=False)  # a chosen time (listed in "Scheduled"), not the undo delay
+    raw = models.BinaryField()
+    sender = models.CharField(max_length=320)
+    recipients = models.JSONField(default=list)
+    message_id = models.CharField(max_length=500)
+    subject = models.CharField(max_length=1000, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("send_at",)
+        indexes = [models.Index(fields=("state", "send_at"), name="mail_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.state})"
+
+
+class CollectedAddress(models.Model):
+    """An address the person wrote to or received from, ranked by use for autocomplete."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)  # lower-case
+    name = models.CharField(max_length=300, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    received_count = models.PositiveIntegerField(default=0)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("owner", "address"), name="mail_collected_unique_address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class ComposePreferences(models.Model):
+    """How one person sends mail: the undo delay and which etiquette checks run before sending."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="compose_preferences")
+    undo_seconds = models.PositiveIntegerField(
+        _("seconds to undo a send"), default=10, validators=[MaxValueValidator(120)]
+    )
+    html_default = models.BooleanField(_("write formatted (HTML) messages by default"), default=False)
+    nudge_empty_subject = models.BooleanField(_("warn when the subject is empty"), default=True)
+    nudge_capitals = models.BooleanField(_("warn when the subject is in capitals"), default=True)
+    nudge_forward_comment = models.BooleanField(_("warn when forwarding without a comment"), default=True)
+    nudge_many_recipients = models.BooleanField(_("suggest Bcc for more than 10 visible recipients"), default=True)
+    nudge_missing_attachment = models.BooleanField(_("warn when an attachment is mentioned but missing"), default=True)
+    nudge_large_attachment = models.BooleanField(_("suggest a share link for large attachments"), default=True)
+
+    def __str__(self) -> str:
+        return f"compose preferences of {self.user_id}"

@@ -32,6 +32,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from apps.core.tls import default_ssl_context
+
 ALLOWED_IMAGE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/x-icon"}
     | {"image/vnd.microsoft.icon"}
@@ -188,7 +190,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        self.tls_context = ssl.create_default_context()
+        self.tls_context = default_ssl_context()
         super().__init__(host, port, timeout=timeout, context=self.tls_context)
         self.vetted_address = address
         self.pinned_socket: socket.socket | None = None

@@ -152,3 +152,48 @@ def index_bodies_sweep_accounts() -> int:
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     return sum(index_bodies_enqueue(account_id) for account_id in candidates)
+
+
+# ---------------------------------------------------------------- snooze (apps.mail.snooze)
+@shared_task(
+    name="mail.snooze_wake",
+    bind=True,
+    ignore_result=True,
+    max_retries=5,
+    time_limit=2 * 60,
+    soft_time_limit=100,
+)
+def snooze_wake_task(self: Task[Any, None], snooze_id: int) -> None:
+    """Brings one snoozed message back at its time (queued with an ETA); the sweep covers a lost task."""
+    from apps.mail.snooze import snooze_wake
+
+    try:
+        snooze_wake(snooze_id=snooze_id)
+    except ImapError as exc:
+        raise self.retry(countdown=60) from exc
+
+
+@shared_task(name="mail.snooze_sweep", ignore_result=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+def snooze_sweep() -> int:
+    """Wakes the snoozes whose time has passed (beat, every minute); returns how many woke."""
+    from apps.mail.snooze import snoozes_wake_due
+
+    return snoozes_wake_due()
+
+
+# ---------------------------------------------------------------- sending (apps.mail.outbox)
+@shared_task(name="mail.outbox_send", ignore_result=True, time_limit=5 * 60, soft_time_limit=4 * 60)
+def outbox_send_task(outbox_id: int) -> None:
+    """Sends one held message at its time (queued with an ETA, queue "default"); idempotent:
+    the outbox state is taken under select_for_update, a second delivery finds it sent."""
+    from apps.mail.outbox import outbox_deliver
+
+    outbox_deliver(outbox_id=outbox_id)
+
+
+@shared_task(name="mail.outbox_sweep", ignore_result=True, time_limit=10 * 60, soft_time_limit=9 * 60)
+def outbox_sweep() -> int:
+    """Sends the held messages whose time has passed and that no task sent (beat, every 30 s)."""
+    from apps.mail.outbox import outboxes_send_due
+
+    return outboxes_send_due()

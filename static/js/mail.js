@@ -1,5 +1,6 @@
 // The mailbox page: open messages in the reading pane, page the list, follow live changes,
 // keyboard navigation. Everything also works as plain links and forms without this module.
+import "./reply-selection.js"; // Reply / Reply all quote only the selected text
 
 const mail = document.querySelector("[data-mail]");
 const reader = document.querySelector("[data-reader]");
@@ -179,16 +180,17 @@ window.addEventListener("ruche:mail.folders", (event) => {
   }
 });
 
-// ---- Keyboard: j/k move, o or Enter opens, u goes back to the list ---------
+// ---- Keyboard: j/k move, o opens, u back to the list, x selects; other keys click the
+// visible element marked data-shortcut="<key>" (toolbar buttons, Reply links, the search box).
 function rows() { return [...(listEl()?.querySelectorAll(".msg-link") || [])]; }
+function visible(el) { return Boolean(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length)); }
 document.addEventListener("keydown", (event) => {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  if (event.target.closest("input, select, textarea, [contenteditable]")) return;
+  if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
+  if (event.target.closest("input, select, textarea, [contenteditable], dialog")) return;
   const all = rows();
-  if (!all.length) return;
   const index = all.indexOf(document.activeElement);
   const selected = index >= 0 ? index : all.findIndex((a) => a.closest(".msg.current"));
-  if (event.key === "j" || event.key === "k") {
+  if ((event.key === "j" || event.key === "k") && all.length) {
     event.preventDefault();
     const next = Math.min(all.length - 1, Math.max(0, selected + (event.key === "j" ? 1 : -1)));
     all[next].focus();
@@ -201,6 +203,17 @@ document.addEventListener("keydown", (event) => {
   } else if (event.key === "u" && body.classList.contains("reading")) {
     event.preventDefault();
     closeReader();
+  } else if (event.key === "x" && selected >= 0) {
+    event.preventDefault();
+    const box = all[selected].closest(".msg")?.querySelector(".msg-select");
+    if (box) { box.checked = !box.checked; selectionChanged(); }
+  } else {
+    const target = [...document.querySelectorAll("[data-shortcut]")]
+      .find((el) => el.dataset.shortcut === event.key && visible(el) && !el.disabled);
+    if (!target) return;
+    event.preventDefault();
+    if (target.matches("input, textarea, select")) target.focus();
+    else target.click();
   }
 });
 
@@ -270,3 +283,229 @@ if (document.querySelector("[data-mail-waiting]")) {
   window.addEventListener("ruche:mail.folders", reload);
   window.addEventListener("ruche:mail.sync", (event) => { if (event.detail.state !== "running") reload(); });
 }
+
+// ---- Selection: a checkbox per row, shift-click ranges, "select all on this page" ----------
+const actions = document.querySelector("[data-actions]");
+const selectAll = document.querySelector("[data-select-all]");
+document.querySelectorAll("[data-js-only]").forEach((el) => { el.hidden = false; });
+let lastBox = null;
+
+function decorateRows() {
+  listEl()?.querySelectorAll(".msg[data-message-id]").forEach((row) => {
+    if (row.querySelector(".msg-select")) return;
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "msg-select";
+    box.value = row.dataset.messageId;
+    const subject = row.querySelector(".msg-subject")?.textContent.trim() || "";
+    box.setAttribute("aria-label", `${actions?.dataset.selectLabel || "Select"}: ${subject}`);
+    row.prepend(box);
+    row.draggable = true;
+  });
+}
+function boxes() { return [...(listEl()?.querySelectorAll(".msg-select") || [])]; }
+function selectedIds() { return boxes().filter((b) => b.checked).map((b) => b.value); }
+function selectionChanged() {
+  const all = boxes();
+  const chosen = all.filter((b) => b.checked);
+  if (selectAll) {
+    selectAll.checked = all.length > 0 && chosen.length === all.length;
+    selectAll.indeterminate = chosen.length > 0 && chosen.length < all.length;
+  }
+  const count = document.querySelector("[data-selection-count]");
+  if (count) count.textContent = chosen.length ? `${chosen.length} ✓` : "";
+}
+decorateRows();
+new MutationObserver(() => { decorateRows(); }).observe(document.body, { childList: true, subtree: true });
+
+document.addEventListener("click", (event) => {
+  const box = event.target.closest(".msg-select");
+  if (!box) return;
+  if (event.shiftKey && lastBox && lastBox !== box) {
+    const all = boxes();
+    const [a, b] = [all.indexOf(lastBox), all.indexOf(box)].sort((x, y) => x - y);
+    if (a >= 0) all.slice(a, b + 1).forEach((other) => { other.checked = box.checked; });
+  }
+  lastBox = box;
+  selectionChanged();
+});
+selectAll?.addEventListener("change", () => {
+  boxes().forEach((b) => { b.checked = selectAll.checked; });
+  selectionChanged();
+});
+
+// ---- Actions: sent in place, the page changes at once and rolls back if the server refuses ----
+const LEAVES = new Set(["archive", "trash", "delete", "junk", "notjunk", "move", "snooze"]);
+
+function rowFor(id) { return listEl()?.querySelector(`.msg[data-message-id="${Number(id)}"]`); }
+function openedId() {
+  const match = window.location.pathname.match(/\/m\/(\d+)\/$/);
+  return body.classList.contains("reading") || document.querySelector(".reader") ? match?.[1] : null;
+}
+
+function say(text, { error = false } = {}) {
+  const errorBox = document.querySelector("[data-action-error]");
+  const status = document.querySelector("[data-action-status]");
+  if (error && errorBox) { errorBox.textContent = text; errorBox.hidden = false; errorBox.focus?.(); return; }
+  if (errorBox) errorBox.hidden = true;
+  if (status) status.textContent = text;
+}
+
+function applyOptimistic(action, ids) {
+  // Returns how to undo it: the rows as they were, where they were.
+  const saved = ids.map((id) => rowFor(id)).filter(Boolean).map((row) => ({
+    row, clone: row.cloneNode(true), parent: row.parentNode, next: row.nextSibling,
+  }));
+  let readerHtml = null;
+  for (const { row } of saved) {
+    if (LEAVES.has(action)) row.remove();
+    else if (action === "read") row.classList.remove("unread");
+    else if (action === "unread") row.classList.add("unread");
+    else if (action === "flag") row.dataset.flagged = "1";
+    else if (action === "unflag") delete row.dataset.flagged;
+  }
+  const opened = openedId();
+  if (LEAVES.has(action) && opened && ids.includes(String(opened)) && reader) {
+    readerHtml = reader.innerHTML;
+    const empty = document.createElement("p");
+    empty.className = "empty-state reader-empty";
+    empty.textContent = actions?.dataset.readerEmpty || "";
+    reader.replaceChildren(empty);
+    body.classList.remove("reading");
+    if (mail) history.replaceState({}, "", mail.dataset.baseUrl + window.location.search);
+  }
+  selectionChanged();
+  return () => {
+    for (const { row, clone, parent, next } of saved.reverse()) {
+      if (row.isConnected) row.replaceWith(clone);
+      else if (next?.isConnected) parent.insertBefore(clone, next);
+      else parent.append(clone);
+    }
+    if (readerHtml !== null && reader) { reader.innerHTML = readerHtml; wireReader(); }
+    selectionChanged();
+  };
+}
+
+async function sendAction(form, data, ids) {
+  say(""); // the previous outcome goes: the next one is announced afresh
+  let action = data.get("action") || (data.get("move_to") ? "move" : data.get("when") ? "snooze" : "");
+  if (action === "toggleflag") {
+    const rowsNow = ids.map(rowFor).filter(Boolean);
+    const allFlagged = rowsNow.length > 0 && rowsNow.every((r) => r.querySelector(".flagged") || r.dataset.flagged);
+    action = allFlagged ? "unflag" : "flag";
+    data.set("action", action);
+  }
+  data.delete("ids");
+  ids.forEach((id) => data.append("ids", id));
+  const undo = applyOptimistic(action, ids);
+  form.setAttribute("aria-busy", "true");
+  let answer = null;
+  try {
+    const response = await fetch(form.getAttribute("action"), { // form.action is the "action" buttons
+      method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" },
+    });
+    answer = await response.json().catch(() => null);
+    if (!response.ok || !answer?.ok) throw new Error(answer?.message || String(response.status));
+  } catch (error) {
+    undo();
+    say(answer?.message || actions?.dataset.failed || String(error), { error: true });
+    return;
+  } finally {
+    form.removeAttribute("aria-busy");
+    form.querySelectorAll("details[open]").forEach((d) => { d.open = false; });
+  }
+  say(answer.message);
+  if (!LEAVES.has(action)) refreshFirstPage().catch(() => {});
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-actions], [data-message-actions]")) return;
+  const submitter = event.submitter;
+  const confirmText = submitter?.dataset.confirmDelete;
+  event.preventDefault();
+  if (confirmText && !window.confirm(confirmText)) return;
+  const data = new FormData(form, submitter);
+  if (confirmText) data.set("confirm", "1");
+  let ids = data.getAll("ids").map(String);
+  if (form.matches("[data-actions]")) {
+    ids = selectedIds();
+    if (!ids.length) {
+      const focused = document.activeElement?.closest?.(".msg")?.dataset.messageId;
+      const current = openedId() || focused || listEl()?.querySelector(".msg.current")?.dataset.messageId;
+      if (current) ids = [String(current)];
+    }
+  }
+  if (!ids.length) {
+    say(actions?.dataset.noSelection || "", { error: true });
+    return;
+  }
+  sendAction(form, data, ids);
+});
+
+// Buttons with data-confirm ask first (emptying the Trash, deleting a folder).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});
+
+// ---- Drag rows onto a folder of the folder list to move them -----------------------------
+const DRAG_TYPE = "application/x-ruche-messages";
+document.addEventListener("dragstart", (event) => {
+  const row = event.target.closest?.(".msg[data-message-id]");
+  if (!row || !event.dataTransfer) return;
+  const box = row.querySelector(".msg-select");
+  const ids = box?.checked ? selectedIds() : [row.dataset.messageId];
+  event.dataTransfer.setData(DRAG_TYPE, ids.join(","));
+  event.dataTransfer.effectAllowed = "move";
+  row.classList.add("dragging");
+});
+document.addEventListener("dragend", (event) => { event.target.closest?.(".msg")?.classList.remove("dragging"); });
+function dropTarget(event) {
+  return event.dataTransfer?.types.includes(DRAG_TYPE) ? event.target.closest?.("[data-folders] a[data-folder-id]") : null;
+}
+document.addEventListener("dragover", (event) => {
+  const target = dropTarget(event);
+  if (!target) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = "move";
+  document.querySelectorAll(".drop-target").forEach((el) => el !== target && el.classList.remove("drop-target"));
+  target.classList.add("drop-target");
+});
+document.addEventListener("dragleave", (event) => { event.target.closest?.(".drop-target")?.classList.remove("drop-target"); });
+document.addEventListener("drop", (event) => {
+  const target = dropTarget(event);
+  if (!target || !actions) return;
+  event.preventDefault();
+  target.classList.remove("drop-target");
+  const ids = event.dataTransfer.getData(DRAG_TYPE).split(",").filter(Boolean);
+  if (!ids.length) return;
+  const data = new FormData(actions);
+  data.delete("action");
+  data.set("move_to", target.dataset.folderId);
+  sendAction(actions, data, ids);
+});
+
+// ---- Shortcuts help: an accessible modal dialog (Escape closes it) ------------------------
+const help = document.querySelector("[data-shortcuts-help]");
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-shortcuts-open]") && help && !help.open) help.showModal();
+});
+
+// ---- The folder tree changed (created, renamed, deleted, shown/hidden): redraw the folder list --
+window.addEventListener("ruche:mail.folders", async (event) => {
+  if (!event.detail.tree) return;
+  const rail = document.querySelector("[data-folders]");
+  if (!rail) return;
+  try {
+    const response = await fetch("/mail/folders/rail/", { credentials: "same-origin" });
+    if (!response.ok) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = await response.text();
+    const fresh = holder.querySelector("[data-folders]");
+    if (!fresh) return;
+    const current = folderIds();
+    if (current.length === 1) fresh.querySelector(`a[data-folder-id="${Number(current[0])}"]`)?.setAttribute("aria-current", "page");
+    rail.replaceWith(fresh);
+  } catch { /* the next page load shows the new tree */ }
+});

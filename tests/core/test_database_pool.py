@@ -26,7 +26,7 @@ else:
     django.setup()
 from django.db import connection
 pids = []
-for _ in range(3):
+for _ in range(8):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pids.append(cursor.fetchone()[0])
@@ -62,7 +62,9 @@ def test_web_process_reuses_pooled_connections_and_workers_open_their_own() -> N
         pytest.skip("the pool is for PostgreSQL (CI runs the suite on it)")
     web = probe("web")
     assert web["pooled"] is True
-    assert len(set(web["pids"])) < 3  # a closed connection went back to the pool, not away
+    # Closed connections went back to the pool: one at a time never needs more than the pool's
+    # minimum (2, filled in the background) plus the one opened while it filled.
+    assert len(set(web["pids"])) <= 3
     other = probe("worker")
     assert other["pooled"] is False
-    assert len(set(other["pids"])) == 3
+    assert len(set(other["pids"])) == 8

@@ -464,3 +464,49 @@ def test_the_sync_publishes_counts_messages_and_progress(
     assert {"id": inbox.pk, "unread": 3, "total": 3} in [f for p in counts for f in p["folders"]]
     states = [p["state"] for _g, kind, p in sent if kind == "mail.sync"]
     assert (states[0], states[-1]) == ("running", "done")
+
+
+def test_a_sync_with_nothing_new_selects_no_folder_and_a_change_is_still_seen(
+    account: MailAccount, mailstack: MailStack, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dovecot answers LIST-STATUS: unchanged folders are known from the LIST alone."""
+    from apps.mail.imap import ImapConnection
+
+    fill(mailstack, mail_user, "INBOX", [build(n) for n in range(1, 4)])
+    account_sync(account_id=account.pk)
+    selected: list[str] = []
+    select = ImapConnection.select
+
+    def counting_select(self: ImapConnection, folder: str, *, readonly: bool = True) -> Any:
+        selected.append(folder)
+        return select(self, folder, readonly=readonly)
+
+    monkeypatch.setattr(ImapConnection, "select", counting_select)
+
+    account_sync(account_id=account.pk)
+    assert selected == []
+
+    fill(mailstack, mail_user, "INBOX", [build(4)])
+    client = mailstack.imap(mail_user)
+    client.select_folder("Sent")
+    client.append("Sent", build(5))
+    client.logout()
+    account_sync(account_id=account.pk)
+    assert sorted(selected) == ["INBOX", "Sent"]
+    assert Message.objects.filter(folder__account=account, folder__role="inbox").count() == 4
+    assert Message.objects.filter(folder__account=account, folder__role="sent").count() == 1
+
+
+def test_list_status_lines_are_read_by_folder_name() -> None:
+    from apps.mail.imap import _statuses
+
+    statuses = _statuses(
+        [
+            b'"INBOX" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 1700000000 HIGHESTMODSEQ 9)',
+            b'"Dossier &AOk-t&AOk-" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY 1700000001 HIGHESTMODSEQ 1)',
+            b"garbage (",
+            b'"NoValidity" (MESSAGES 1)',
+        ]
+    )
+    assert set(statuses) == {"INBOX", "Dossier été"}
+    assert (statuses["INBOX"].exists, statuses["INBOX"].uidnext, statuses["INBOX"].highestmodseq) == (3, 4, 9)
