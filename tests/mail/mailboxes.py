@@ -63,3 +63,20 @@ def email_message(
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
+
+
+def server_count(mailstack: Any, mail_user: Any, folder: str) -> int:
+    """How many messages the server holds in a folder (asked over IMAP, not the index)."""
+    with mailstack.imap(mail_user) as imap:
+        return int(imap.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
+
+
+def open_inbox(new_context: Any, owner: Any, **options: Any) -> Any:
+    """A browser page on the owner's inbox, once its script has added the row checkboxes."""
+    from playwright.sync_api import expect
+
+    page = new_context(owner, **options).new_page()
+    page.goto("/mail/")
+    expect(page.locator("html.js")).to_be_attached()
+    expect(page.locator(".msg-select").first).to_be_attached()
+    return page

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.mail.models import Folder, Snooze
-from tests.mail.mailboxes import account_for, deliver, email_message, inbox_of, sync
+from tests.mail.mailboxes import account_for, deliver, email_message, inbox_of, open_inbox, server_count, sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -19,19 +19,6 @@ def mailbox(owner: Any, mail_user: Any, mailstack: Any, asgi_server: Any) -> Any
     deliver(mailstack, mail_user, *(email_message(f"Note {n}") for n in range(1, 5)))
     sync(account)
     return account
-
-
-def server_count(mailstack: Any, mail_user: Any, folder: str) -> int:
-    with mailstack.imap(mail_user) as imap:
-        return int(imap.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"])
-
-
-def open_inbox(new_context: Any, owner: Any, **options: Any) -> Any:
-    page = new_context(owner, **options).new_page()
-    page.goto("/mail/")
-    expect(page.locator("html.js")).to_be_attached()
-    expect(page.locator(".msg-select").first).to_be_attached()
-    return page
 
 
 def test_shift_click_selects_a_range_and_archive_moves_it_on_the_server(
