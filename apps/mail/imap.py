@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imap_utf7 import decode as decode_utf7
-from imapclient.imapclient import SocketTimeout
+from imapclient.imapclient import SocketTimeout, _parse_untagged_response
 
 from apps.core.crypto import decrypt_secret
 from apps.core.tls import default_ssl_context
@@ -59,6 +59,9 @@ INDEX_HEADER_FIELDS = (
     "LIST-UNSUBSCRIBE-POST X-SPAM-SCORE X-SPAM-FLAG X-SPAM-STATUS CONTENT-TYPE"
 )
 INDEX_FETCH_ITEMS = f"UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ({INDEX_HEADER_FIELDS})]"
+
+
+_PEEK_BYTES = 8192
 
 
 class ImapError(Exception):
@@ -673,7 +676,35 @@ class ImapConnection:
 
     def idle_check(self, timeout: float) -> list[IdleEvent]:
         """Waits up to `timeout` seconds for changes; returns them (empty when nothing happened)."""
+        buffered = self._buffered_lines()
+        if buffered:
+            return _idle_events(buffered)
         return _idle_events(self._call(self.client.idle_check, timeout=timeout))
+
+    def _buffered_lines(self) -> list[Any]:
+        """Whole response lines already read from the socket but not yet consumed.
+
+        A change made while we synced is announced right behind IDLE's "+ idling", often in the
+        same packet: imaplib's reader buffers it, and imapclient's idle_check, which waits on the
+        socket, would not see it until the server spoke again (seconds, or never).
+        """
+        imap = self.client._imap
+        sock = self.client.socket()
+        lines = []
+        sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    pending = imap.file.peek(_PEEK_BYTES)
+                except OSError:  # nothing buffered, nothing on the socket (SSL says it its own way)
+                    break
+                if b"\n" not in pending:
+                    break  # nothing, or half a line: the socket wait will see the rest arrive
+                lines.append(_parse_untagged_response(imap._get_line()))
+        finally:
+            sock.setblocking(True)
+            self.client._set_read_timeout()
+        return lines
 
     def idle_done(self) -> list[IdleEvent]:
         _answer, responses = self._call(self.client.idle_done)

@@ -25,7 +25,7 @@ from apps.mail.connections import imap_call
 from apps.mail.events import publish_folder_tree
 from apps.mail.imap import ImapCommandError, ImapConnection, ImapError
 from apps.mail.models import Folder, FolderRole, MailAccount, Message, OrganiseSettings, Snooze, SnoozeState
-from apps.mail.sync import SyncBusy, folder_sync, folders_sync
+from apps.mail.sync import SyncBusy, folders_resync, folders_sync
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +60,28 @@ def _by_account_and_folder(messages: Iterable[Message]) -> dict[int, dict[int, l
 
 
 def folders_follow(folders: Iterable[Folder]) -> None:
-    """Brings the index of these folders in line with the server after an action."""
+    """Brings the index of these folders in line with the server after an action.
+
+    The small or fully indexed ones are synced at once, each account's over one connection; the
+    others (a first sync still reading a large folder) and any that cannot be synced now (a
+    long sync holds the lock, the server did not answer) are queued.
+    """
     from apps.mail.tasks import sync_folder  # late: tasks import the sync engine
 
-    seen: set[int] = set()
-    for folder in folders:
-        if folder.pk in seen:
-            continue
-        seen.add(folder.pk)
-        folder_id = folder.pk
+    inline: dict[int, list[int]] = defaultdict(list)
+    queued: list[int] = []
+    for folder in {folder.pk: folder for folder in folders}.values():
         if folder.backfill_done or folder.total <= INLINE_SYNC_MAX:
-            try:
-                folder_sync(folder_id=folder_id)
-                continue
-            except Folder.DoesNotExist:
-                continue
-            except (SyncBusy, ImapError) as exc:
-                log.info("folder %s will be synced in the background: %s", folder_id, exc)
+            inline[folder.account_id].append(folder.pk)
+        else:
+            queued.append(folder.pk)
+    for folder_ids in inline.values():
+        try:
+            folders_resync(folder_ids=folder_ids)
+        except (SyncBusy, ImapError) as exc:
+            log.info("folders %s will be synced in the background: %s", folder_ids, exc)
+            queued += folder_ids
+    for folder_id in queued:
         transaction.on_commit(lambda folder_id=folder_id: sync_folder.delay(folder_id), robust=True)  # type: ignore[misc]
 
 

@@ -148,6 +148,30 @@ def folder_sync(*, folder_id: int, progress: ProgressCallback | None = None) -> 
     return result
 
 
+def folders_resync(*, folder_ids: Sequence[int]) -> list[FolderResult]:
+    """Syncs several folders of one account over one connection, under one lock (after an action
+    touched them: a move's source and target, a send's Sent and Drafts). Raises SyncBusy or ImapError."""
+    folders = list(Folder.objects.select_related("account").filter(pk__in=folder_ids).order_by("pk"))
+    if not folders:
+        return []
+    account = folders[0].account
+    if any(folder.account_id != account.pk for folder in folders):
+        raise ValueError("folders_resync takes the folders of one account")
+    if account.sync_paused:
+        return [FolderResult(folder_id=folder.pk) for folder in folders]
+    with (
+        account_sync_lock(account.pk) as keepalive,
+        _recording_errors(account),
+        ImapConnection(ImapSettings.for_account(account)) as imap,
+    ):
+        imap.enable_sync_extensions()
+        work = _Work(account=account, imap=imap, progress=None, keepalive=keepalive)
+        results = [work.folder(folder, backfill_batches=None) for folder in folders]
+        work.stamp_untouched()
+    _account_succeeded(account, quiet=not work.worked)
+    return results
+
+
 @contextmanager
 def account_sync_lock(account_id: int) -> Iterator[Callable[[], None]]:
     """Holds the account's sync lock (Redis, with expiry); yields a function that renews it."""

@@ -168,6 +168,23 @@ def test_idle_reports_a_new_message(imap: ImapConnection, mailstack: MailStack, 
     assert imap.noop() == []
 
 
+def test_a_message_that_arrived_before_idle_began_is_reported_by_the_first_check(
+    imap: ImapConnection, mailstack: MailStack, mail_user: MailUser
+) -> None:
+    """Dovecot announces it right behind "+ idling", often in the same packet (the push watcher's
+    case: mail delivered while it synced); one check must report it, not wait for more traffic."""
+    imap.select("INBOX")
+    other = mailstack.imap(mail_user)
+    other.append("INBOX", _message(1))
+    other.logout()
+
+    imap.idle_start("INBOX")
+    events = imap.idle_check(timeout=5)
+    imap.idle_done()
+
+    assert [(event.kind, event.number) for event in events if event.kind == "exists"] == [("exists", 1)]
+
+
 def test_fetch_responses_with_literals_quotes_and_nil_are_parsed() -> None:
     lines = [
         (
