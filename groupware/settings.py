@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.chat",
     "apps.mail",
+    "apps.contacts",
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import User
+from apps.accounts.models import AppPassword, User
 
 
 class AuthenticatorInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -72,3 +72,16 @@ class AuthenticatorAdmin(AllauthAuthenticatorAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(AppPassword)
+class AppPasswordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Named device passwords: an admin can see when each was last used and revoke it."""
+
+    list_display = ("user", "name", "created_at", "last_used_at")
+    search_fields = ("user__username", "name")
+    readonly_fields = ("user", "name", "created_at", "last_used_at")
+    exclude = ("lookup", "secret_hash")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # only the user creates one, and sees its secret once

@@ -70,3 +70,12 @@ class LoginForm(AllauthLoginForm):
         login.widget.attrs["autocomplete"] = "username"
         for field in self.fields.values():
             field.widget.attrs.pop("placeholder", None)
+
+
+class AppPasswordForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("The device or program it is for, for example “Phone contacts”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -44,3 +44,26 @@ class User(AbstractUser):
     def initials(self) -> str:
         parts = [p for p in self.shown_name.replace(".", " ").split() if p]
         return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+class AppPassword(models.Model):
+    """A named password for one device or program (DAV clients), revocable on its own.
+
+    Only a hash of the secret is stored; `lookup` (the secret's first group, not enough to guess
+    the rest) finds the one row to verify, so a check costs one hash, not one per password.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField(_("name"), max_length=100)
+    lookup = models.CharField(max_length=8)
+    secret_hash = models.CharField(max_length=256)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("app password")
+        verbose_name_plural = _("app passwords")
+        indexes = [models.Index(fields=["user", "lookup"], name="accounts_apppw_user_lookup")]
+
+    def __str__(self) -> str:
+        return self.name

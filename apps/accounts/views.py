@@ -7,10 +7,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_POST
 
-from apps.accounts.forms import ProfileForm
+from apps.accounts.app_passwords import (
+    NewAppPassword,
+    app_password_create,
+    app_password_for_user,
+    app_password_revoke,
+    app_passwords_of,
+)
+from apps.accounts.forms import AppPasswordForm, ProfileForm
 from apps.accounts.models import User as UserModel
 from apps.accounts.services import user_remove_avatar, user_set_avatar, user_update_profile
 
@@ -53,7 +62,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:profile")
     else:
         form = ProfileForm(initial=initial, has_avatar=has_avatar)
-    return render(request, "accounts/profile.html", {"form": form})
+    return _render_profile(request, user, form)
 
 
 @login_required
@@ -66,3 +75,61 @@ def avatar(request: HttpRequest, user_id: int) -> FileResponse:
     response = FileResponse(person.avatar.open("rb"), content_type="image/png")
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# ---------------------------------------------------------------- app passwords (a section of the profile)
+def _profile_form_for(user: UserModel) -> ProfileForm:
+    initial = {
+        "display_name": user.display_name,
+        "language": user.language,
+        "time_zone": user.time_zone,
+        "theme": user.theme,
+    }
+    return ProfileForm(initial=initial, has_avatar=bool(user.avatar))
+
+
+def _render_profile(
+    request: HttpRequest,
+    user: UserModel,
+    form: ProfileForm,
+    *,
+    app_password_form: AppPasswordForm | None = None,
+    new_app_password: NewAppPassword | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "app_passwords": app_passwords_of(user=user),
+        "app_password_form": app_password_form or AppPasswordForm(),
+        "new_app_password": new_app_password,
+    }
+    return render(request, "accounts/profile.html", context, status=status)
+
+
+@login_required
+@require_POST
+@never_cache  # the answer holds the only copy of the secret: no cache may keep it
+def app_password_add(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, UserModel)  # login_required: never anonymous here
+    form = AppPasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            created = app_password_create(user=user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error)
+        else:
+            # Rendered, not redirected: the secret is shown once and never stored, not even in the session.
+            return _render_profile(request, user, _profile_form_for(user), new_app_password=created)
+    return _render_profile(request, user, _profile_form_for(user), app_password_form=form, status=400)
+
+
+@login_required
+@require_POST
+def app_password_delete(request: HttpRequest, app_password_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, UserModel)  # login_required: never anonymous here
+    app_password = app_password_for_user(user=user, app_password_id=app_password_id)
+    app_password_revoke(app_password=app_password)
+    messages.success(request, _("The app password “%(name)s” is revoked.") % {"name": app_password.name})
+    return redirect(f"{reverse('accounts:profile')}#app-passwords")

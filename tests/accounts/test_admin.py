@@ -65,3 +65,30 @@ def test_authenticators_are_searchable_by_user(staff_client, owner, colleague):
     Authenticator.objects.create(user=colleague, type=Authenticator.Type.TOTP, data={"secret": "y"})
     response = staff_client.get(reverse("admin:mfa_authenticator_changelist"), {"q": "olivia"})
     assert [a.user.username for a in response.context["cl"].result_list] == ["olivia"]
+
+
+def test_staff_sees_app_passwords_without_their_secret_and_the_shares(staff_client, owner, colleague):
+    from apps.accounts.app_passwords import app_password_create
+    from apps.core.models import ShareLevel
+    from apps.core.sharing import CollectionRef, share_grant
+
+    created = app_password_create(user=owner, name="Phone DAVx5")
+    stored = owner.app_passwords.get()
+    listing = staff_client.get(reverse("admin:accounts_apppassword_changelist"))
+    assert listing.status_code == 200
+    assert b"Phone DAVx5" in listing.content
+    page = staff_client.get(reverse("admin:accounts_apppassword_change", args=[stored.pk]))
+    assert page.status_code == 200
+    assert stored.secret_hash.encode() not in page.content
+    assert created.secret.encode() not in page.content
+    assert staff_client.get(reverse("admin:accounts_apppassword_add")).status_code == 403
+    share_grant(
+        actor=owner,
+        collection=CollectionRef(kind="contacts.addressbook", id=7),
+        owner_id=owner.pk,
+        level=ShareLevel.WRITE,
+        grantee_user=colleague,
+    )
+    shares = staff_client.get(reverse("admin:core_share_changelist"))
+    assert shares.status_code == 200
+    assert b"contacts.addressbook" in shares.content

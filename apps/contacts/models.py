@@ -1,0 +1,56 @@
+"""Address books and contacts.
+
+A contact keeps the vCard text exactly as it was received or last written (`vcard`): that text is
+the truth, and every other column is derived from it (apps.contacts.vcards.derive) for lists and
+search, so a property Ruche does not show is never lost.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AddressBook(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="address_books")
+    name = models.CharField(_("name"), max_length=200)
+    # The book every user gets on first visit; exactly one per user.
+    personal = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-personal", "name", "pk")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("owner",), condition=models.Q(personal=True), name="contacts_one_personal_book"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    book = models.ForeignKey(AddressBook, on_delete=models.CASCADE, related_name="contacts")
+    uid = models.CharField(max_length=255)
+    vcard = models.TextField()
+    full_name = models.CharField(max_length=500)
+    sort_key = models.CharField(max_length=500)
+    email = models.CharField(max_length=320, blank=True)
+    organisation = models.CharField(max_length=500, blank=True)
+    # Lower-cased names, nickname, mails, phones and organisation: what search as you type matches.
+    search_text = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+    etag = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("sort_key", "pk")
+        constraints = (models.UniqueConstraint(fields=("book", "uid"), name="contacts_uid_per_book"),)
+        indexes = (
+            models.Index(fields=("book", "sort_key", "id"), name="contacts_book_sort"),
+            models.Index(fields=("book", "email"), name="contacts_book_email"),
+        )
+
+    def __str__(self) -> str:
+        return self.full_name

@@ -1,0 +1,316 @@
+"""vCard 3.0 and 4.0 through vobject: parse, derive the list columns, edit only what the form shows.
+
+The stored text is the truth. Editing parses it, changes the properties the contact form shows and
+serialises the rest as it came (X-…, IMPP, RELATED, ADR, PHOTO, custom parameters), so a client's
+data survives a save in Ruche.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import vobject
+from django.utils.translation import gettext as _
+
+# A card with a reasonable photo fits well under this; anything larger is refused, not truncated.
+MAX_CARD_CHARS = 512 * 1024
+VERSIONS = ("3.0", "4.0")
+
+
+class VCardError(ValueError):
+    """The text is not a vCard Ruche can keep; the message says why in plain words."""
+
+
+@dataclass
+class Typed:
+    """One mail, phone or URL with its types (lower case, e.g. ["work", "pref"])."""
+
+    value: str
+    types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CardFields:
+    """What the contact form shows and edits."""
+
+    full_name: str = ""
+    given: str = ""
+    family: str = ""
+    nickname: str = ""
+    organisation: str = ""
+    title: str = ""
+    emails: list[Typed] = field(default_factory=list)
+    phones: list[Typed] = field(default_factory=list)
+    urls: list[Typed] = field(default_factory=list)
+    birthday: str = ""
+    note: str = ""
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Derived:
+    """The columns of apps.contacts.models.Contact computed from the text."""
+
+    uid: str
+    full_name: str
+    sort_key: str
+    email: str
+    organisation: str
+    search_text: str
+    etag: str
+
+
+def parse_card(text: str) -> Any:
+    """One vCard component from `text`, or VCardError."""
+    if len(text) > MAX_CARD_CHARS:
+        raise VCardError(_("The card is larger than %(size)d KiB.") % {"size": MAX_CARD_CHARS // 1024})
+    if "BEGIN:VCARD" not in text.upper():
+        raise VCardError(_("This is not a vCard (BEGIN:VCARD is missing)."))
+    try:
+        card = vobject.readOne(text)
+    except Exception as error:  # vobject raises many types (ParseError, ValueError, binascii…)
+        raise VCardError(_("The card cannot be read: %(reason)s") % {"reason": str(error)[:200]}) from None
+    if card.name != "VCARD":
+        raise VCardError(_("This is not a vCard."))
+    version = _first_value(card, "version")
+    if version not in VERSIONS:
+        raise VCardError(_("Only vCard 3.0 and 4.0 are supported (this card says %(v)s).") % {"v": version or "?"})
+    if not _first_value(card, "fn") and not _name_text(card):
+        raise VCardError(_("The card has no name (FN or N)."))
+    return card
+
+
+def split_cards(text: str) -> Iterator[str]:
+    """The BEGIN:VCARD … END:VCARD blocks of a .vcf file, in order, each with CRLF line ends.
+
+    Splitting on the text (not with vobject) keeps one bad card from hiding the ones after it.
+    """
+    lines: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        marker = line.strip().upper()
+        if marker == "BEGIN:VCARD" and not inside:
+            inside = True
+            lines = [line]
+        elif inside:
+            lines.append(line)
+            if marker == "END:VCARD":
+                inside = False
+                yield "\r\n".join(lines) + "\r\n"
+    if inside:
+        yield "\r\n".join(lines) + "\r\n"
+
+
+def ensure_uid(text: str, card: Any) -> tuple[str, str]:
+    """The card's UID and its text; a card without one gets a UID line added before END:VCARD."""
+    uid = _first_value(card, "uid")
+    if uid:
+        return uid[:255], text
+    uid = f"urn:uuid:{uuid.uuid4()}"
+    end = text.upper().rfind("END:VCARD")
+    return uid, f"{text[:end]}UID:{uid}\r\n{text[end:]}"
+
+
+def derive(text: str, card: Any) -> Derived:
+    """The list and search columns of a parsed card (its text gives the etag)."""
+    fields = read_fields(card)
+    full_name = fields.full_name or _name_text(card)
+    sort_key = " ".join(part for part in (fields.family, fields.given) if part) or full_name
+    words = [full_name, fields.nickname, fields.organisation, *(e.value for e in fields.emails)]
+    words += [p.value for p in fields.phones]
+    return Derived(
+        uid=_first_value(card, "uid")[:255],
+        full_name=full_name[:500],
+        sort_key=sort_key.casefold()[:500],
+        email=(fields.emails[0].value if fields.emails else "")[:320],
+        organisation=fields.organisation[:500],
+        search_text=" ".join(w for w in words if w).casefold(),
+        etag=hashlib.sha256(text.encode()).hexdigest()[:40],
+    )
+
+
+def read_fields(card: Any) -> CardFields:
+    """The form's view of a parsed card."""
+    name = _line(card, "n")
+    given = family = ""
+    if name is not None and isinstance(name.value, vobject.vcard.Name):
+        given, family = _join(name.value.given), _join(name.value.family)
+    org = _line(card, "org")
+    categories: list[str] = []
+    for line in card.contents.get("categories", []):
+        categories += [c for c in (line.value if isinstance(line.value, list) else [line.value]) if c]
+    return CardFields(
+        full_name=_first_value(card, "fn"),
+        given=given,
+        family=family,
+        nickname=_first_value(card, "nickname"),
+        organisation=(_join(org.value[:1]) if isinstance(org.value, list) else str(org.value)) if org else "",
+        title=_first_value(card, "title"),
+        emails=_typed(card, "email"),
+        phones=_typed(card, "tel"),
+        urls=_typed(card, "url"),
+        birthday=_first_value(card, "bday"),
+        note=_first_value(card, "note"),
+        categories=categories,
+    )
+
+
+def addresses(card: Any) -> list[Typed]:
+    """The postal addresses as one line each (shown, not edited: they survive edits untouched)."""
+    found = []
+    for line in card.contents.get("adr", []):
+        value = line.value
+        if isinstance(value, vobject.vcard.Address):
+            parts = [value.box, value.extended, value.street, value.code, value.city, value.region, value.country]
+            text = ", ".join(_join(p) for p in parts if _join(p))
+        else:
+            text = str(value).replace(";", " ").strip()
+        if text:
+            found.append(Typed(text, _types(line)))
+    return found
+
+
+def new_card(fields: CardFields) -> str:
+    """A new vCard 4.0 holding `fields`."""
+    card = vobject.vCard()
+    card.add("version").value = "4.0"
+    card.add("uid").value = f"urn:uuid:{uuid.uuid4()}"
+    apply_fields(card, fields)
+    return _serialize(card)
+
+
+def edit_card(text: str, fields: CardFields) -> str:
+    """`text` with the form's properties set to `fields`; every other property kept as it was."""
+    card = parse_card(text)
+    apply_fields(card, fields)
+    return _serialize(card)
+
+
+def _serialize(card: Any) -> str:
+    try:
+        return str(card.serialize())
+    except Exception as error:  # vobject's validation and encoding errors have no common base
+        raise VCardError(_("The card cannot be written: %(reason)s") % {"reason": str(error)[:200]}) from None
+
+
+def apply_fields(card: Any, fields: CardFields) -> None:
+    """Changes only the properties that differ from `fields`, keeping unknown parameters of kept values."""
+    full_name = fields.full_name or " ".join(p for p in (fields.given, fields.family) if p) or fields.organisation
+    if not full_name.strip():
+        raise VCardError(_("The card has no name (FN or N)."))
+    _set_single(card, "fn", full_name)
+    current = read_fields(card)
+    if (current.given, current.family) != (fields.given, fields.family):
+        line = _line(card, "n")
+        old = line.value if line is not None and isinstance(line.value, vobject.vcard.Name) else None
+        if line is None:
+            line = card.add("n")
+        # Keep the middle names, prefix and suffix Ruche does not show.
+        line.value = vobject.vcard.Name(
+            family=fields.family,
+            given=fields.given,
+            additional=old.additional if old else "",
+            prefix=old.prefix if old else "",
+            suffix=old.suffix if old else "",
+        )
+    _set_single(card, "nickname", fields.nickname)
+    _set_single(card, "title", fields.title)
+    _set_single(card, "bday", fields.birthday)
+    _set_single(card, "note", fields.note)
+    if current.organisation != fields.organisation:
+        line = _line(card, "org")
+        rest = line.value[1:] if line is not None and isinstance(line.value, list) else []
+        if not fields.organisation:
+            card.contents.pop("org", None)
+        else:
+            (line or card.add("org")).value = [fields.organisation, *rest]
+    if current.categories != fields.categories:
+        card.contents.pop("categories", None)
+        if fields.categories:
+            card.add("categories").value = list(fields.categories)
+    _set_typed(card, "email", fields.emails)
+    _set_typed(card, "tel", fields.phones)
+    _set_typed(card, "url", fields.urls)
+
+
+# ---------------------------------------------------------------- helpers
+def _line(card: Any, name: str) -> Any:
+    lines = card.contents.get(name)
+    return lines[0] if lines else None
+
+
+def _first_value(card: Any, name: str) -> str:
+    line = _line(card, name)
+    if line is None:
+        return ""
+    value = line.value
+    return _join(value) if isinstance(value, list) else str(value).strip()
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if v).strip()
+    return str(value or "").strip()
+
+
+def _name_text(card: Any) -> str:
+    line = _line(card, "n")
+    if line is None or not isinstance(line.value, vobject.vcard.Name):
+        return ""
+    name = line.value
+    return " ".join(_join(p) for p in (name.prefix, name.given, name.additional, name.family, name.suffix) if _join(p))
+
+
+def _types(line: Any) -> list[str]:
+    types: list[str] = []
+    for raw in line.params.get("TYPE", []):
+        types += [t.strip().lower() for t in str(raw).split(",") if t.strip()]
+    return types
+
+
+def _typed(card: Any, name: str) -> list[Typed]:
+    found = []
+    for line in card.contents.get(name, []):
+        value = str(line.value).strip()
+        if name == "tel" and value.lower().startswith("tel:"):
+            value = value[4:]
+        if value:
+            found.append(Typed(value, _types(line)))
+    return found
+
+
+def _set_single(card: Any, name: str, value: str) -> None:
+    if _first_value(card, name) == value.strip():
+        return
+    if not value.strip():
+        card.contents.pop(name, None)
+        return
+    line = _line(card, name) or card.add(name)
+    line.value = value.strip()
+
+
+def _set_typed(card: Any, name: str, wanted: list[Typed]) -> None:
+    """Keeps the lines whose value is still wanted (with their own parameters), drops the others, adds new ones."""
+    existing: dict[str, Any] = {}
+    for line in card.contents.get(name, []):
+        value = str(line.value).strip()
+        key = value[4:] if name == "tel" and value.lower().startswith("tel:") else value
+        existing.setdefault(key, line)
+    lines = []
+    for item in wanted:
+        line = existing.pop(item.value, None)
+        if line is None:
+            line = vobject.base.ContentLine(name.upper(), [], item.value)
+        if _types(line) != item.types:
+            line.params.pop("TYPE", None)
+            if item.types:
+                line.params["TYPE"] = [",".join(item.types)]
+        lines.append(line)
+    if lines:
+        card.contents[name] = lines
+    else:
+        card.contents.pop(name, None)
