@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import shutil
 import smtplib
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,12 +56,9 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 sys.path.insert(0, str(BENCH_DIR))
 
 from mail_sync import (  # noqa: E402 - the path above makes the sibling script importable
-    _clear_redis,
-    _drop_database,
-    _running_stack,
+    bench_session,
+    ms,
     percentile,
-    prepare_environment,
-    setup_django,
 )
 
 if TYPE_CHECKING:
@@ -72,10 +67,6 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.003
 VISIBLE_TIMEOUT = 60.0
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
 
 
 def bare(message_id: str) -> str:
@@ -409,36 +400,13 @@ def main() -> None:
     if args.n < 1 or args.samples < 1:
         parser.error("--n and --samples must be at least 1")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ruche-sendbench-"))
-    prepare_environment(args.database_url, data_dir)
-    stack_dir: Path | None = None
-    try:
-        setup_django()
-        from tests import mailstack as harness
-
-        if args.mailstack is None:
-            stack_dir = Path(tempfile.mkdtemp(prefix="rmst-", dir="/tmp"))
-            stack_dir.chmod(0o755)
-            stack = harness._start(stack_dir)
-        else:
-            stack = _running_stack(Path(args.mailstack))
+    with bench_session(
+        database_url=args.database_url,
+        mailstack=args.mailstack,
+        keep_database=args.keep_database,
+        prefix="ruche-sendbench-",
+    ) as (stack, _data_dir):
         Bench(stack=stack, count=args.n, samples=args.samples).run()
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if stack_dir is not None:
-            from tests import mailstack as harness
-
-            harness._stop(stack_dir)
-            shutil.rmtree(stack_dir, ignore_errors=True)
-        try:
-            _clear_redis()
-        except Exception as exc:  # cleanup must not hide the run's own error
-            print(f"could not clear the bench's Redis keys: {exc}")
-        if args.database_url and not args.keep_database:
-            _drop_database(args.database_url)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.header import Header
@@ -363,25 +365,40 @@ def main() -> None:
     if args.n < 1_000:
         parser.error("--n must be at least 1000")
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ruche-bench-"))
-    prepare_environment(args.database_url, data_dir)
-    stack_dir: Path | None = None
-    try:
-        setup_django()
-        from tests import mailstack as harness
-
-        if args.mailstack is None:
-            stack_dir = Path(tempfile.mkdtemp(prefix="rmst-", dir="/tmp"))
-            stack_dir.chmod(0o755)
-            stack = harness._start(stack_dir)
-        else:
-            stack = _running_stack(Path(args.mailstack))
+    with bench_session(
+        database_url=args.database_url,
+        mailstack=args.mailstack,
+        keep_database=args.keep_database,
+        prefix="ruche-bench-",
+    ) as (stack, data_dir):
         report = Report()
         Bench(stack=stack, count=args.n, samples=args.samples, data_dir=data_dir, report=report).run(
             browser=not args.no_browser
         )
         print("\nAll figures (ratio < 1x target is within target; rates are compared with the limit):")
         print(report.table())
+
+
+@contextmanager
+def bench_session(
+    *, database_url: str | None, mailstack: str | None, keep_database: bool, prefix: str
+) -> Iterator[tuple[MailStack, Path]]:
+    """Settings, Django, a mail stack (started here unless `mailstack` names a running one) and
+    a data directory for one bench run; everything it made is removed afterwards (mail_send.py too)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    prepare_environment(database_url, data_dir)
+    stack_dir: Path | None = None
+    try:
+        setup_django()
+        from tests import mailstack as harness
+
+        if mailstack is None:
+            stack_dir = Path(tempfile.mkdtemp(prefix="rmst-", dir="/tmp"))
+            stack_dir.chmod(0o755)
+            stack = harness._start(stack_dir)
+        else:
+            stack = _running_stack(Path(mailstack))
+        yield stack, data_dir
     finally:
         from django.db import connections
 
@@ -395,8 +412,8 @@ def main() -> None:
             _clear_redis()
         except Exception as exc:  # cleanup must not hide the run's own error
             print(f"could not clear the bench's Redis keys: {exc}")
-        if args.database_url and not args.keep_database:
-            _drop_database(args.database_url)
+        if database_url and not keep_database:
+            _drop_database(database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
