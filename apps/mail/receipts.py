@@ -35,8 +35,9 @@ class ReceiptError(Exception):
     """A receipt or acknowledgement could not be built. The message is safe to show."""
 
 
-def _headers(message: Message) -> EmailMessageBase:
-    raw = bodies.message_raw(message=message)
+def _headers(message: Message, raw: bytes | None = None) -> EmailMessageBase:
+    if raw is None:
+        raw = bodies.message_raw(message=message)
     end = raw.find(b"\r\n\r\n")
     if end < 0:
         end = raw.find(b"\n\n")
@@ -49,14 +50,18 @@ def _one_address(value: str | None) -> str:
     return address if "@" in address and not any(c in address for c in '\r\n<>"') else ""
 
 
-def receipt_requested(*, message: Message) -> str:
-    """The address asking for a read receipt, or "" (none asked, already answered, or our own message)."""
+def receipt_requested(*, message: Message, raw: bytes | None = None) -> str:
+    """The address asking for a read receipt, or "" (none asked, already answered, or our own message).
+
+    `raw`: the message's bytes when the caller holds them already (the reader does), so opening a
+    message does not fetch it a second time (from IMAP, for one too large for the cache).
+    """
     if any(keyword.lower() == MDN_SENT.lower() for keyword in message.keywords):
         return ""
     if message.folder.role in ("sent", "drafts", "trash", "junk"):
         return ""
     try:
-        headers = _headers(message)
+        headers = _headers(message, raw)
     except bodies.MessageUnavailableError:
         return ""
     address = _one_address(str(headers.get("Disposition-Notification-To", "")))

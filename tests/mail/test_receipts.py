@@ -127,3 +127,24 @@ def test_the_outsider_cannot_send_receipts_or_replies(
     assert client.post(reverse("mail:message_receipt", args=[message.pk]), {"choice": "ignore"}).status_code == 404
     assert client.post(reverse("mail:message_acknowledge", args=[message.pk])).status_code == 404
     assert b"$MDNSent" not in server_flags(mailstack, mail_user, "Secret")
+
+
+def test_opening_a_message_that_asks_reads_it_once(
+    owner_client: Client, account: Any, mailstack: Any, mail_user: Any, make_mail_user: Any, monkeypatch: Any
+) -> None:
+    """The notice reads the request from the bytes the reader already holds: a message too large
+    for the cache would otherwise be fetched from the server twice per open."""
+    from apps.mail import bodies
+
+    message = asking(account, mailstack, mail_user, make_mail_user(), "Twice")
+    reads: list[int] = []
+    message_raw = bodies.message_raw
+
+    def counting(*, message: Message) -> bytes:
+        reads.append(message.pk)
+        return message_raw(message=message)
+
+    monkeypatch.setattr(bodies, "message_raw", counting)
+    pane = owner_client.get(reverse("mail:message_pane", args=[message.pk])).content
+    assert b"The sender asked for a read receipt" in pane
+    assert reads == [message.pk]

@@ -14,11 +14,11 @@ register = template.Library()
 
 
 @register.simple_tag
-def reader_notices(message: Message | None) -> dict[str, Any]:
+def reader_notices(message: Message | None, raw: bytes | None = None) -> dict[str, Any]:
     if message is None:
         return {}
     return {
         "unsubscribe": unsubscribe_methods(message),
-        "receipt_to": receipt_requested(message=message),
+        "receipt_to": receipt_requested(message=message, raw=raw),
         "filters": bool(message.account.sieve_port),
     }

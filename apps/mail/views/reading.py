@@ -55,6 +55,7 @@ def reader_context(request: AuthedRequest, message: Message) -> dict[str, Any]:
         services.message_set_seen(message=message, seen=True)
     return {
         "opened": message,
+        "opened_raw": raw,  # the reader's notices read their headers from it, not from a second fetch
         "view": view,
         "thread": selectors.thread_messages(message=message) if message.thread_id else [],
         "frame_url": reverse("mail:message_frame", args=[message.pk]) + ("?remote=1" if allow_remote else ""),
