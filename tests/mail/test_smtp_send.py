@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from apps.mail.smtp import (
     smtp_send,
     smtp_size_limit,
 )
-from tests.mail.tls_server import Certificate, make_certificate
+from tests.mail.tls_server import make_certificate, tls_relay
 from tests.mailstack import MailStack, MailUser
 
 
@@ -44,52 +41,6 @@ def message_bytes(sender: str, to: str, subject: str, body: str = "Hello.") -> b
     message["Subject"] = subject
     message.set_content(body)
     return message.as_bytes()
-
-
-@contextmanager
-def tls_front(certificate: Certificate, port: int) -> Iterator[int]:
-    """Implicit TLS in front of a plain port (the test Postfix has no certificate): a relay."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def pipe(source: socket.socket, target: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, target):
-                with suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def serve() -> None:
-        context = certificate.server_context()
-        while not stop.is_set():
-            try:
-                conn, _address = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                tls = context.wrap_socket(conn, server_side=True)
-            except OSError:
-                conn.close()
-                continue
-            backend = socket.create_connection(("127.0.0.1", port))
-            threading.Thread(target=pipe, args=(tls, backend), daemon=True).start()
-            threading.Thread(target=pipe, args=(backend, tls), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(timeout=5)
 
 
 def test_a_message_sent_reaches_the_recipients_inbox(mailstack, make_mail_user) -> None:
@@ -123,7 +74,7 @@ def test_the_envelope_decides_who_receives_not_the_headers(mailstack, make_mail_
 def test_implicit_tls_submission_works(mailstack, make_mail_user, tmp_path: Path) -> None:
     sender, recipient = make_mail_user(), make_mail_user()
     certificate = make_certificate(tmp_path, ["localhost"])
-    with tls_front(certificate, mailstack.ports.submission) as port:
+    with tls_relay(certificate, mailstack.ports.submission) as port:
         smtp_send(
             settings_for(mailstack, sender, host="localhost", port=port, security="tls"),
             message_bytes(sender.address, recipient.address, "Over TLS"),
@@ -137,7 +88,7 @@ def test_implicit_tls_submission_works(mailstack, make_mail_user, tmp_path: Path
 
 def test_implicit_tls_with_an_untrusted_certificate_is_refused(mailstack, mail_user, tmp_path: Path) -> None:
     certificate = make_certificate(tmp_path, ["localhost"])
-    with tls_front(certificate, mailstack.ports.submission) as port, pytest.raises(SmtpConnectionError) as caught:
+    with tls_relay(certificate, mailstack.ports.submission) as port, pytest.raises(SmtpConnectionError) as caught:
         smtp_send(
             settings_for(mailstack, mail_user, host="localhost", port=port, security="tls"),
             message_bytes(mail_user.address, mail_user.address, "Never"),

@@ -1,5 +1,6 @@
 """Local TLS servers for the account tests: a self-signed certificate, an HTTPS server serving
-fixed answers (autoconfig), and a bare TLS listener (certificate errors)."""
+fixed answers (autoconfig), a bare TLS listener (certificate errors) and a TLS relay in front of
+a plain port (implicit-TLS submission)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import datetime
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -100,14 +101,14 @@ def https_server(certificate: Certificate, routes: dict[str, Answer]) -> Iterato
 
 
 @contextmanager
-def tls_listener(certificate: Certificate) -> Iterator[int]:
-    """Accepts connections and completes TLS handshakes with `certificate`; says nothing after."""
+def _tls_server(certificate: Certificate, handle: Callable[[ssl.SSLSocket], None]) -> Iterator[int]:
+    """Accepts connections on a free port, completes TLS with `certificate`, hands each to `handle`."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
     stop = threading.Event()
 
     def serve() -> None:
         context = certificate.server_context()
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _address = listener.accept()
@@ -117,12 +118,11 @@ def tls_listener(certificate: Certificate) -> Iterator[int]:
                 return
             try:
                 conn.settimeout(5)
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
+                tls = context.wrap_socket(conn, server_side=True)
             except OSError:
-                pass
-            finally:
                 conn.close()
+                continue
+            handle(tls)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -132,3 +132,40 @@ def tls_listener(certificate: Certificate) -> Iterator[int]:
         stop.set()
         listener.close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def tls_listener(certificate: Certificate) -> Iterator[int]:
+    """Accepts connections and completes TLS handshakes with `certificate`; says nothing after."""
+
+    def wait_and_close(tls: ssl.SSLSocket) -> None:
+        with suppress(OSError), tls:
+            tls.recv(1)
+
+    with _tls_server(certificate, wait_and_close) as port:
+        yield port
+
+
+@contextmanager
+def tls_relay(certificate: Certificate, port: int) -> Iterator[int]:
+    """Implicit TLS in front of a plain local port (the test Postfix has no certificate)."""
+
+    def pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def relay(tls: ssl.SSLSocket) -> None:
+        tls.settimeout(None)
+        backend = socket.create_connection(("127.0.0.1", port))
+        threading.Thread(target=pipe, args=(tls, backend), daemon=True).start()
+        threading.Thread(target=pipe, args=(backend, tls), daemon=True).start()
+
+    with _tls_server(certificate, relay) as relay_port:
+        yield relay_port
