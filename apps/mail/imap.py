@@ -18,7 +18,7 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -27,11 +27,24 @@ from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.imapclient import SocketTimeout, _parse_untagged_response
 
 from apps.core.crypto import decrypt_secret
 from apps.core.tls import default_ssl_context
+from apps.mail.imap_parse import (  # the adapter's own parsing helpers
+    _build,
+    _flags,
+    _folder_name,
+    _int,
+    _modseq,
+    _search_string,
+    _text,
+    _tokens,
+    expand_uid_set,
+    parse_fetch_response,
+    uid_ranges,
+    uid_set_from,
+)
 
 if TYPE_CHECKING:
     from apps.mail.models import MailAccount
@@ -861,188 +874,6 @@ def imap_check_login(settings: ImapSettings) -> set[str]:
 
 
 # ---------------------------------------------------------------- UID sets
-def uid_ranges(text: bytes | str) -> list[tuple[int, int]]:
-    """An IMAP sequence set ("1:5,7,9:12") as inclusive ranges; `*` and junk are skipped."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    ranges = []
-    for part in text.split(","):
-        low, _sep, high = part.strip().partition(":")
-        if not low.isdigit() or (high and not high.isdigit()):
-            continue
-        a, b = int(low), int(high or low)
-        ranges.append((min(a, b), max(a, b)))
-    return ranges
-
-
-def expand_uid_set(text: bytes | str) -> list[int]:
-    return [uid for low, high in uid_ranges(text) for uid in range(low, high + 1)]
-
-
-def uid_set_from(uids: Iterable[int]) -> str:
-    """Sorted UIDs as a compact set: [1, 2, 3, 7] → "1:3,7" (short command lines for big batches)."""
-    parts: list[str] = []
-    start = previous = None
-    for uid in sorted(set(uids)):
-        if previous is not None and uid == previous + 1:
-            previous = uid
-            continue
-        if start is not None:
-            parts.append(f"{start}:{previous}" if previous != start else str(start))
-        start = previous = uid
-    if start is not None:
-        parts.append(f"{start}:{previous}" if previous != start else str(start))
-    return ",".join(parts)
-
-
-# ---------------------------------------------------------------- FETCH response parser
-# One token per match: "(" | ")" | "quoted" | {literal} at the end of a chunk | atom (with an
-# optional [section]<partial>, e.g. BODY[HEADER.FIELDS (FROM TO)]) | any other single character.
-_TOKEN = re.compile(
-    rb'[ \t]*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|\{(\d+)\+?\}$|([^\s()"\[\]{]+(?:\[[^\]]*\](?:<\d+>)?)?)|(\S))'
-)
-_OPEN, _CLOSE, _QUOTED, _LITERAL, _ATOM, _OTHER = 1, 2, 3, 4, 5, 6
-_LITERAL_TOKEN = object()
-
-
-def _tokens(lines: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-    for line in lines:
-        if isinstance(line, tuple):
-            text, literal = line[0], line[1]
-        else:
-            text, literal = line, None
-        if text is None:
-            continue
-        for match in _TOKEN.finditer(text):
-            kind = match.lastindex
-            if kind == _LITERAL:
-                if literal is not None:
-                    yield _LITERAL, literal
-                    literal = None
-                continue
-            if kind is None:
-                continue
-            yield kind, match.group(kind)
-        if literal is not None:  # a literal whose marker we did not see: keep the data anyway
-            yield _LITERAL, literal
-
-
-def _build(tokens: Iterable[tuple[int, Any]]) -> list[Any]:
-    """Tokens → nested lists: atoms and strings as bytes, NIL as None."""
-    root: list[Any] = []
-    stack = [root]
-    current = root
-    for kind, value in tokens:
-        if kind == _OPEN:
-            child: list[Any] = []
-            current.append(child)
-            stack.append(child)
-            current = child
-        elif kind == _CLOSE:
-            if len(stack) > 1:
-                stack.pop()
-                current = stack[-1]
-        elif kind == _QUOTED:
-            current.append(_unquote(value) if b"\\" in value else value)
-        elif kind == _ATOM:
-            current.append(None if value == b"NIL" else value)
-        else:
-            current.append(value)
-    return root
-
-
-def _unquote(value: bytes) -> bytes:
-    return re.sub(rb"\\(.)", rb"\1", value)
-
-
-def parse_fetch_response(lines: Iterable[Any]) -> list[dict[bytes, Any]]:
-    """imaplib's FETCH data (lines and (line, literal) tuples) → one dict per message, keys upper-case.
-
-    Each message is `seq (KEY value KEY value …)`; a message ends when its list closes, so a
-    literal in the middle (the header block, a file name) is handled wherever it is.
-    """
-    messages: list[dict[bytes, Any]] = []
-    depth = 0
-    stack: list[list[Any]] = []
-    current: list[Any] = []
-    for kind, value in _tokens(lines):
-        if kind == _OPEN:
-            child: list[Any] = []
-            if depth:
-                current.append(child)
-                stack.append(current)
-            current = child
-            depth += 1
-        elif kind == _CLOSE:
-            if depth == 0:
-                continue
-            depth -= 1
-            if depth == 0:
-                messages.append(_pairs(current))
-                current = []
-            else:
-                current = stack.pop()
-        elif depth == 0:
-            continue  # the sequence number before the list
-        elif kind == _QUOTED:
-            current.append(_unquote(value) if b"\\" in value else value)
-        elif kind == _ATOM:
-            current.append(None if value == b"NIL" else value)
-        else:
-            current.append(value)
-    return messages
-
-
-def _pairs(items: list[Any]) -> dict[bytes, Any]:
-    values: dict[bytes, Any] = {}
-    for index in range(0, len(items) - 1, 2):
-        key = items[index]
-        if isinstance(key, bytes):
-            values[key.upper()] = items[index + 1]
-    return values
-
-
-def _flags(value: Any) -> tuple[str, ...]:
-    # \Recent belongs to one session (RFC 3501) and cannot be stored or set: left out.
-    if not isinstance(value, list):
-        return ()
-    return tuple(
-        flag.decode("utf-8", "replace") for flag in value if isinstance(flag, bytes) and flag.lower() != b"\\recent"
-    )
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _modseq(value: Any) -> int | None:
-    if isinstance(value, list) and value:
-        value = value[0]
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _search_string(value: str) -> bytes:
-    # A search string may not hold CR, LF or NUL; other control characters only confuse servers.
-    return re.sub(r"[\x00-\x1f\x7f]", " ", value).strip().encode("utf-8")
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
-def _folder_name(value: bytes) -> str:
-    try:
-        return str(decode_utf7(value))
-    except Exception:  # a server sending bad modified UTF-7: show what we can
-        return value.decode("utf-8", "replace")
-
-
 def _statuses(lines: Iterable[Any]) -> dict[str, FolderState]:
     """`* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n HIGHESTMODSEQ n)` lines, by folder name."""
     result: dict[str, FolderState] = {}

@@ -30,7 +30,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.mail.connections import imap_call
-from apps.mail.imap import ImapConnection, ImapError, ImapFolderError, SearchCriteria, uid_set_from
+from apps.mail.imap import ImapConnection, ImapError, ImapFolderError, SearchCriteria
+from apps.mail.imap_parse import uid_set_from
 from apps.mail.models import Folder, MailAccount, Message
 from apps.mail.sync import INDEX_UIDS_MAX, folder_index_uids
 

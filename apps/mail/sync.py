@@ -50,8 +50,8 @@ from apps.mail.imap import (
     ImapFolderError,
     ImapLoginError,
     ImapSettings,
-    uid_set_from,
 )
+from apps.mail.imap_parse import uid_set_from
 from apps.mail.models import Folder, FolderRole, MailAccount, Message, SyncStatus
 from apps.mail.threading import thread_ids_of, threads_assign, threads_refresh
 

@@ -12,10 +12,8 @@ from apps.mail.imap import (
     ImapConnection,
     ImapFolderError,
     ImapSettings,
-    parse_fetch_response,
-    uid_ranges,
-    uid_set_from,
 )
+from apps.mail.imap_parse import parse_fetch_response, uid_ranges, uid_set_from
 from tests.mailstack import MailStack, MailUser
 
 
