@@ -25,6 +25,9 @@ class User(AbstractUser):
         help_text=_("Empty: follow the browser's language."),
     )
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, choices=_time_zone_choices)
+    # Shown in the directory of colleagues (contacts); an LDAP feed may fill them.
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    job_title = models.CharField(_("job title"), max_length=150, blank=True)
     theme = models.CharField(
         _("theme"),
         max_length=5,

@@ -1,7 +1,8 @@
-"""Permission-checked getters for address books and contacts. Views use these, never raw queries.
+"""Permission-checked getters for address books and contacts. Views, DAV and APIs use these only.
 
-Owner-only for now; a share check (apps.core.sharing) belongs inside these functions, so no caller
-changes when books become shareable. `write` is part of the signature for that day.
+A book is reached by its owner (level "manage") or through a share (apps.core.sharing): read to
+see it, write to change its cards, manage to rename, share or delete it. Falling short is a 404,
+never a 403: another person's book does not exist for you.
 """
 
 from __future__ import annotations
@@ -11,29 +12,51 @@ from typing import TYPE_CHECKING
 from django.http import Http404
 
 from apps.contacts.models import AddressBook, Contact
+from apps.core.sharing import ShareLevel, require_level
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
 
+__all__ = ["ShareLevel", "address_book_for_user", "book_level", "contact_for_user"]
+
+
+def _needed(write: bool, level: ShareLevel | None) -> ShareLevel:
+    if level is not None:
+        return level
+    return ShareLevel.WRITE if write else ShareLevel.READ
+
+
+def book_level(*, user: AbstractBaseUser | AnonymousUser, book: AddressBook) -> ShareLevel:
+    """The user's level on a book they can reach (MANAGE for the owner), else 404."""
+    return require_level(user, book, book.owner_id, ShareLevel.READ)
+
 
 def address_book_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, book_id: int | str, write: bool = False
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    book_id: int | str,
+    write: bool = False,
+    level: ShareLevel | None = None,
 ) -> AddressBook:
-    """One of the user's address books, or 404 (never 403: another person's book does not exist for you)."""
+    """A book the user may read (`write=True`: change cards; `level=MANAGE`: rename/share/delete), or 404."""
     if not user.is_authenticated:
         raise Http404
     try:
-        return AddressBook.objects.get(pk=book_id, owner_id=user.pk)
+        book = AddressBook.objects.select_related("owner").get(pk=book_id)
     except (AddressBook.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    require_level(user, book, book.owner_id, _needed(write, level))
+    return book
 
 
 def contact_for_user(*, user: AbstractBaseUser | AnonymousUser, contact_id: int | str, write: bool = False) -> Contact:
-    """A contact in one of the user's address books, or 404."""
+    """A contact in a book the user may read (`write=True`: may change), or 404."""
     if not user.is_authenticated:
         raise Http404
     try:
-        return Contact.objects.select_related("book").get(pk=contact_id, book__owner_id=user.pk)
+        contact = Contact.objects.select_related("book", "book__owner").get(pk=contact_id)
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    require_level(user, contact.book, contact.book.owner_id, _needed(write, None))
+    return contact

@@ -7,6 +7,8 @@ search, so a property Ruche does not show is never lost.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,13 +17,20 @@ from django.utils.translation import gettext_lazy as _
 class AddressBook(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="address_books")
     name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    # The book's segment in its DAV URL (/dav/addressbooks/<username>/<dav_name>/); a client's
+    # extended MKCOL chooses it, the browser gets a generated one.
+    dav_name = models.CharField(max_length=255)
     # The book every user gets on first visit; exactly one per user.
     personal = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
+    share_kind: ClassVar[str] = "contacts.addressbook"
+
     class Meta:
         ordering = ("-personal", "name", "pk")
         constraints = (
+            models.UniqueConstraint(fields=("owner", "dav_name"), name="contacts_book_dav_name"),
             models.UniqueConstraint(
                 fields=("owner",), condition=models.Q(personal=True), name="contacts_one_personal_book"
             ),
@@ -34,6 +43,9 @@ class AddressBook(models.Model):
 class Contact(models.Model):
     book = models.ForeignKey(AddressBook, on_delete=models.CASCADE, related_name="contacts")
     uid = models.CharField(max_length=255)
+    # The card's resource name in its book's DAV collection ("<something>.vcf"), chosen by the
+    # client that PUT it, else derived from the UID (apps.contacts.services.href_for_uid).
+    href = models.CharField(max_length=255)
     vcard = models.TextField()
     full_name = models.CharField(max_length=500)
     sort_key = models.CharField(max_length=500)
@@ -46,7 +58,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ("sort_key", "pk")
-        constraints = (models.UniqueConstraint(fields=("book", "uid"), name="contacts_uid_per_book"),)
+        constraints = (
+            models.UniqueConstraint(fields=("book", "uid"), name="contacts_uid_per_book"),
+            models.UniqueConstraint(fields=("book", "href"), name="contacts_href_per_book"),
+        )
         indexes = (
             models.Index(fields=("book", "sort_key", "id"), name="contacts_book_sort"),
             models.Index(fields=("book", "email"), name="contacts_book_email"),

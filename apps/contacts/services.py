@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from apps.contacts import vcards
 from apps.contacts.models import AddressBook, Contact
+from apps.core.changes import change_record, change_record_many
+from apps.core.sharing import share_delete_all
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -20,6 +23,18 @@ IMPORT_BATCH = 500
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
+# A UID made only of these characters names its card's DAV resource as is ("<uid>.vcf").
+_HREF_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@+=")
+PERSONAL_DAV_NAME = "contacts"
+
+
+def href_for_uid(uid: str) -> str:
+    """The resource name of a card created by Ruche (a DAV client chooses its own when it PUTs)."""
+    if uid and len(uid) <= 200 and set(uid) <= _HREF_SAFE:
+        return f"{uid}.vcf"
+    return f"{uuid.uuid5(uuid.NAMESPACE_URL, uid).hex}.vcf"
+
+
 def book_ensure_personal(*, user: User) -> AddressBook:
     """The user's personal book, created on first use (concurrent first visits get the same one)."""
     book = AddressBook.objects.filter(owner=user, personal=True).first()
@@ -27,7 +42,7 @@ def book_ensure_personal(*, user: User) -> AddressBook:
         return book
     try:
         with transaction.atomic():
-            return AddressBook.objects.create(owner=user, personal=True, name=_("Contacts"))
+            return AddressBook.objects.create(owner=user, personal=True, name=_("Contacts"), dav_name=PERSONAL_DAV_NAME)
     except IntegrityError:
         return AddressBook.objects.get(owner=user, personal=True)
 
@@ -50,7 +65,9 @@ def contact_create(*, book: AddressBook, fields: vcards.CardFields) -> Contact:
     """A new contact from the form's fields, stored as a vCard 4.0."""
     text = vcards.new_card(fields)
     contact = _apply(Contact(book=book), text, vcards.parse_card(text))
+    contact.href = href_for_uid(contact.uid)
     contact.save()
+    change_record(book, contact.href)
     return contact
 
 
@@ -60,11 +77,13 @@ def contact_update(*, contact: Contact, fields: vcards.CardFields) -> Contact:
     text = vcards.edit_card(contact.vcard, fields)
     _apply(contact, text, vcards.parse_card(text))
     contact.save()
+    change_record(contact.book, contact.href)
     return contact
 
 
 @transaction.atomic
 def contact_delete(*, contact: Contact) -> None:
+    change_record(contact.book, contact.href, deleted=True)
     contact.delete()
 
 
@@ -101,6 +120,7 @@ def book_import(*, book: AddressBook, data: bytes) -> ImportResult:
         uid, text_with_uid = vcards.ensure_uid(chunk, card)
         contact = _apply(Contact(book=book), text_with_uid, card)
         contact.uid = uid
+        contact.href = href_for_uid(uid)
         parsed[uid] = (contact, card)  # a UID twice in one file: the later card wins
     if number == 0:
         result.errors.append((0, _("The file holds no vCard.")))
@@ -120,6 +140,7 @@ def book_import(*, book: AddressBook, data: bytes) -> ImportResult:
             ["vcard", "full_name", "sort_key", "email", "organisation", "search_text", "etag", "updated"],
             batch_size=IMPORT_BATCH,
         )
+        change_record_many(book, [c.href for c in new] + [c.href for c in changed])
     result.created, result.updated = len(new), len(changed)
     return result
 
@@ -130,3 +151,44 @@ def book_export(*, book: AddressBook) -> str:
     for text in Contact.objects.filter(book=book).order_by("sort_key", "pk").values_list("vcard", flat=True):
         parts.append(text if text.endswith("\n") else text + "\r\n")
     return "".join(parts)
+
+
+# ---------------------------------------------------------------- books
+def _free_dav_name(owner_id: int, wanted: str) -> str:
+    """`wanted` if the owner has no book by that DAV name, else `wanted-2`, `wanted-3`…"""
+    taken = set(
+        AddressBook.objects.filter(owner_id=owner_id, dav_name__startswith=wanted).values_list("dav_name", flat=True)
+    )
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+@transaction.atomic
+def book_create(*, owner: User, name: str, description: str = "", dav_name: str = "") -> AddressBook:
+    """A new book. `dav_name` comes from a DAV client's MKCOL (which must then be free: the DAV
+    layer checks and answers 405/409 itself); the browser leaves it empty and gets a unique one."""
+    name = name.strip()[:200] or _("Address book")
+    if not dav_name:
+        dav_name = _free_dav_name(owner.pk, uuid.uuid4().hex[:12])
+    return AddressBook.objects.create(owner=owner, name=name, description=description, dav_name=dav_name)
+
+
+@transaction.atomic
+def book_update(*, book: AddressBook, name: str | None = None, description: str | None = None) -> AddressBook:
+    if name is not None:
+        book.name = name.strip()[:200] or book.name
+    if description is not None:
+        book.description = description
+    book.save(update_fields=["name", "description"])
+    return book
+
+
+@transaction.atomic
+def book_delete(*, book: AddressBook) -> None:
+    """Deletes a book, its cards and its shares. The personal book is recreated empty on next use."""
+    share_delete_all(collection=book)
+    book.delete()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.contacts import views
+from apps.contacts.views import contacts as views
 
 app_name = "contacts"
 

@@ -60,3 +60,28 @@ class Share(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection_kind}#{self.collection_id} → {self.grantee_user_id or self.grantee_group_id}"
+
+
+# ---------------------------------------------------------------- change log (apps/core/changes.py)
+class Change(models.Model):
+    """One change of one resource inside a collection; DAV sync tokens are these ids.
+
+    Rows are only ever added, so "what changed in collection C since token T" is an index range
+    scan on (kind, id, pk > T): its cost follows the number of changes, not the collection size.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    collection_kind = models.CharField(max_length=64)
+    collection_id = models.BigIntegerField()
+    # The resource's name inside the collection (its DAV href segment, e.g. "abc.vcf").
+    name = models.CharField(max_length=255)
+    deleted = models.BooleanField(default=False)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        indexes = [models.Index(fields=["collection_kind", "collection_id", "id"], name="core_change_collection")]
+
+    def __str__(self) -> str:
+        return f"{self.collection_kind}#{self.collection_id}/{self.name} @{self.pk}"

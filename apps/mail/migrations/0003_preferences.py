@@ -6,21 +6,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0002_index'),
+        ("mail", "0002_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MailPreferences',
+            name="MailPreferences",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conversation_view', models.BooleanField(default=True, verbose_name='group messages into conversations')),
-                ('mark_read_on_open', models.BooleanField(default=True, verbose_name='mark a message read when it is opened')),
-                ('remote_content_senders', models.JSONField(blank=True, default=list)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='mail_preferences', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "conversation_view",
+                    models.BooleanField(default=True, verbose_name="group messages into conversations"),
+                ),
+                (
+                    "mark_read_on_open",
+                    models.BooleanField(default=True, verbose_name="mark a message read when it is opened"),
+                ),
+                ("remote_content_senders", models.JSONField(blank=True, default=list)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mail_preferences",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]
