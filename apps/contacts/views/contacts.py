@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.contacts import selectors, services, vcards
-from apps.contacts.access import address_book_for_user, contact_for_user
+from apps.contacts.access import ShareLevel, address_book_for_user, book_level, contact_for_user
 from apps.contacts.forms import ContactForm
 from apps.core.types import AuthedRequest
 
@@ -57,7 +57,13 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> HttpResponse:
     return render(
         request,
         "contacts/detail.html",
-        {"contact": contact, "fields": fields, "addresses": addresses, "compose_url": compose_url},
+        {
+            "contact": contact,
+            "fields": fields,
+            "addresses": addresses,
+            "compose_url": compose_url,
+            "can_write": book_level(user=request.user, book=contact.book) >= ShareLevel.WRITE,
+        },
     )
 
 
