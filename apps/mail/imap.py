@@ -18,26 +18,26 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date, datetime
 from email.message import EmailMessage
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout, _parse_untagged_response
 
-from apps.core.crypto import decrypt_secret
 from apps.core.tls import default_ssl_context
 from apps.mail.imap_parse import (  # the adapter's own parsing helpers
     _build,
     _flags,
     _folder_name,
+    _idle_events,
     _int,
     _modseq,
     _search_string,
+    _statuses,
     _text,
     _tokens,
     expand_uid_set,
@@ -45,9 +45,40 @@ from apps.mail.imap_parse import (  # the adapter's own parsing helpers
     uid_ranges,
     uid_set_from,
 )
+from apps.mail.imap_types import (
+    FetchedBody,
+    FetchedHeaders,
+    FlagChanges,
+    FolderInfo,
+    FolderState,
+    IdleEvent,
+    ImapCommandError,
+    ImapConnectionError,
+    ImapError,
+    ImapFolderError,
+    ImapLoginError,
+    ImapSettings,
+    SearchCriteria,
+)
 
-if TYPE_CHECKING:
-    from apps.mail.models import MailAccount
+# The types live in imap_types.py; callers keep importing them from the adapter.
+__all__ = [
+    "FetchedBody",
+    "FetchedHeaders",
+    "FlagChanges",
+    "FolderInfo",
+    "FolderState",
+    "IdleEvent",
+    "ImapCommandError",
+    "ImapConnection",
+    "ImapConnectionError",
+    "ImapError",
+    "ImapFolderError",
+    "ImapLoginError",
+    "ImapSettings",
+    "SearchCriteria",
+    "imap_check_login",
+]
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
@@ -75,136 +106,6 @@ INDEX_FETCH_ITEMS = f"UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK
 
 
 _PEEK_BYTES = 8192
-
-
-class ImapError(Exception):
-    """Talking to the IMAP server failed. The message is safe to show: it never holds a password."""
-
-
-class ImapConnectionError(ImapError):
-    """The server could not be reached, the secure channel failed, or the connection dropped."""
-
-
-class ImapLoginError(ImapError):
-    """The server refused the username or password."""
-
-
-class ImapCommandError(ImapError):
-    """The server answered NO or BAD to a command, or sent something we could not read."""
-
-
-class ImapFolderError(ImapCommandError):
-    """The folder cannot be selected (deleted or renamed on the server, or not selectable)."""
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    host: str
-    port: int
-    security: str  # "tls", "starttls" or "none" (apps.mail.models.Security)
-    username: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def for_account(cls, account: MailAccount) -> ImapSettings:
-        return cls(
-            host=account.imap_host,
-            port=account.imap_port,
-            security=account.imap_security,
-            username=account.imap_username,
-            password=decrypt_secret(account.imap_password),
-        )
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    """One mailbox as LIST (and LSUB) describe it."""
-
-    name: str  # modified UTF-7 decoded
-    delimiter: str
-    attributes: tuple[str, ...]  # as the server sent them, e.g. ("\\HasNoChildren", "\\Sent")
-    role: str  # apps.mail.models.FolderRole value: "inbox", "sent"... or ""
-    subscribed: bool
-    selectable: bool
-    # What LIST-STATUS (RFC 5819) said of it in the same answer, when the server offers it: enough
-    # for the sync to skip the SELECT of a folder that did not change.
-    status: FolderState | None = None
-
-
-@dataclass(frozen=True)
-class FolderState:
-    """What SELECT/EXAMINE tells about a folder."""
-
-    name: str
-    uidvalidity: int
-    uidnext: int | None
-    exists: int
-    highestmodseq: int | None  # None: the server has no CONDSTORE, or the folder has no mod-sequences
-
-
-@dataclass(frozen=True)
-class FetchedHeaders:
-    """One message as the index FETCH returns it (headers still raw: apps.mail.headers reads them)."""
-
-    uid: int
-    flags: tuple[str, ...]
-    size: int
-    internal_date: bytes | None  # the INTERNALDATE string, e.g. b"30-Nov-2026 15:41:59 +0000"
-    modseq: int | None
-    bodystructure: Any  # nested lists of bytes / None, as the server sent it
-    header: bytes
-
-
-@dataclass(frozen=True)
-class FetchedBody:
-    """The start of one message, as the body indexer fetches it (all of it when `complete`)."""
-
-    uid: int
-    size: int  # RFC822.SIZE: the whole message
-    data: bytes
-
-    @property
-    def complete(self) -> bool:
-        return len(self.data) >= self.size
-
-
-@dataclass(frozen=True)
-class SearchCriteria:
-    """A server-side search (UID SEARCH): every condition given must hold.
-
-    Strings match as the server does (Dovecot: case-insensitive substrings); dates compare the
-    Date header's day (SENTBEFORE / SENTSINCE).
-    """
-
-    words: tuple[str, ...] = ()  # TEXT: anywhere in the headers or the body
-    senders: tuple[str, ...] = ()  # FROM
-    recipients: tuple[str, ...] = ()  # TO or CC
-    subjects: tuple[str, ...] = ()  # SUBJECT
-    unseen: bool | None = None
-    flagged: bool | None = None
-    sent_before: date | None = None
-    sent_since: date | None = None
-    uids: str = ""  # only these UIDs ("1:499,600"); empty: the whole folder
-
-
-@dataclass(frozen=True)
-class FlagChanges:
-    """Flag changes since a mod-sequence, and (with QRESYNC) UIDs expunged since then."""
-
-    flags: dict[int, tuple[str, ...]]
-    modseqs: dict[int, int]
-    vanished: list[tuple[int, int]]  # UID ranges, inclusive
-
-
-@dataclass(frozen=True)
-class IdleEvent:
-    """One untagged response seen while idling: `kind` is "exists", "expunge", "fetch" or "vanished"."""
-
-    kind: str
-    number: int = 0  # message count (exists) or sequence number (expunge, fetch)
-    uid: int | None = None
-    flags: tuple[str, ...] | None = None
-    uids: tuple[tuple[int, int], ...] = ()  # vanished UID ranges
 
 
 class ImapConnection:
@@ -871,67 +772,6 @@ def imap_check_login(settings: ImapSettings) -> set[str]:
     """Connects and logs in; returns the server's capabilities. Raises ImapError subclasses."""
     with ImapConnection(settings) as imap:
         return imap.capabilities()
-
-
-# ---------------------------------------------------------------- UID sets
-def _statuses(lines: Iterable[Any]) -> dict[str, FolderState]:
-    """`* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n HIGHESTMODSEQ n)` lines, by folder name."""
-    result: dict[str, FolderState] = {}
-    for line in lines:
-        if not line:
-            continue
-        try:
-            parsed = _build(_tokens([line]))
-            name, items = parsed[0], parsed[1]
-            values = {_text(items[i]).upper(): int(items[i + 1]) for i in range(0, len(items) - 1, 2)}
-        except (IndexError, ValueError, TypeError):
-            continue  # an unreadable status only costs that folder its SELECT
-        if not isinstance(name, bytes) or "UIDVALIDITY" not in values:
-            continue
-        folder = _folder_name(name)
-        folder = "INBOX" if folder.upper() == "INBOX" else folder
-        result[folder] = FolderState(
-            name=folder,
-            uidvalidity=values["UIDVALIDITY"],
-            uidnext=values.get("UIDNEXT"),
-            exists=values.get("MESSAGES", 0),
-            highestmodseq=values.get("HIGHESTMODSEQ") or None,
-        )
-    return result
-
-
-def _idle_events(responses: Iterable[Any]) -> list[IdleEvent]:
-    """imapclient's parsed untagged responses → IdleEvents (other responses are ignored)."""
-    events = []
-    for response in responses:
-        if not isinstance(response, tuple) or len(response) < 2:
-            continue
-        first, second = response[0], response[1]
-        if isinstance(first, int) and second == b"EXISTS":
-            events.append(IdleEvent(kind="exists", number=first))
-        elif isinstance(first, int) and second == b"EXPUNGE":
-            events.append(IdleEvent(kind="expunge", number=first))
-        elif isinstance(first, int) and second == b"FETCH" and len(response) > 2:
-            data = response[2]
-            values = dict(zip(data[::2], data[1::2], strict=False)) if isinstance(data, tuple) else {}
-            uid = values.get(b"UID")
-            flags = values.get(b"FLAGS")
-            events.append(
-                IdleEvent(
-                    kind="fetch",
-                    number=first,
-                    uid=int(uid) if isinstance(uid, int) else None,
-                    flags=tuple(f.decode("utf-8", "replace") for f in flags) if isinstance(flags, tuple) else None,
-                )
-            )
-        elif first == b"VANISHED":
-            rest = b" ".join(
-                str(item).encode() if isinstance(item, int) else item
-                for item in response[1:]
-                if isinstance(item, bytes | int)
-            )
-            events.append(IdleEvent(kind="vanished", uids=tuple(uid_ranges(rest))))
-    return events
 
 
 def _reason(exc: BaseException) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 
 from imapclient.imap_utf7 import decode as decode_utf7
 
+from apps.mail.imap_types import FolderState, IdleEvent
+
 
 def uid_ranges(text: bytes | str) -> list[tuple[int, int]]:
     """An IMAP sequence set ("1:5,7,9:12") as inclusive ranges; `*` and junk are skipped."""
@@ -193,3 +195,63 @@ def _folder_name(value: bytes) -> str:
         return str(decode_utf7(value))
     except Exception:  # a server sending bad modified UTF-7: show what we can
         return value.decode("utf-8", "replace")
+
+
+def _statuses(lines: Iterable[Any]) -> dict[str, FolderState]:
+    """`* STATUS name (MESSAGES n UIDNEXT n UIDVALIDITY n HIGHESTMODSEQ n)` lines, by folder name."""
+    result: dict[str, FolderState] = {}
+    for line in lines:
+        if not line:
+            continue
+        try:
+            parsed = _build(_tokens([line]))
+            name, items = parsed[0], parsed[1]
+            values = {_text(items[i]).upper(): int(items[i + 1]) for i in range(0, len(items) - 1, 2)}
+        except (IndexError, ValueError, TypeError):
+            continue  # an unreadable status only costs that folder its SELECT
+        if not isinstance(name, bytes) or "UIDVALIDITY" not in values:
+            continue
+        folder = _folder_name(name)
+        folder = "INBOX" if folder.upper() == "INBOX" else folder
+        result[folder] = FolderState(
+            name=folder,
+            uidvalidity=values["UIDVALIDITY"],
+            uidnext=values.get("UIDNEXT"),
+            exists=values.get("MESSAGES", 0),
+            highestmodseq=values.get("HIGHESTMODSEQ") or None,
+        )
+    return result
+
+
+def _idle_events(responses: Iterable[Any]) -> list[IdleEvent]:
+    """imapclient's parsed untagged responses → IdleEvents (other responses are ignored)."""
+    events = []
+    for response in responses:
+        if not isinstance(response, tuple) or len(response) < 2:
+            continue
+        first, second = response[0], response[1]
+        if isinstance(first, int) and second == b"EXISTS":
+            events.append(IdleEvent(kind="exists", number=first))
+        elif isinstance(first, int) and second == b"EXPUNGE":
+            events.append(IdleEvent(kind="expunge", number=first))
+        elif isinstance(first, int) and second == b"FETCH" and len(response) > 2:
+            data = response[2]
+            values = dict(zip(data[::2], data[1::2], strict=False)) if isinstance(data, tuple) else {}
+            uid = values.get(b"UID")
+            flags = values.get(b"FLAGS")
+            events.append(
+                IdleEvent(
+                    kind="fetch",
+                    number=first,
+                    uid=int(uid) if isinstance(uid, int) else None,
+                    flags=tuple(f.decode("utf-8", "replace") for f in flags) if isinstance(flags, tuple) else None,
+                )
+            )
+        elif first == b"VANISHED":
+            rest = b" ".join(
+                str(item).encode() if isinstance(item, int) else item
+                for item in response[1:]
+                if isinstance(item, bytes | int)
+            )
+            events.append(IdleEvent(kind="vanished", uids=tuple(uid_ranges(rest))))
+    return events

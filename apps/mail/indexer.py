@@ -35,7 +35,7 @@ from apps.core.redis import held_lock, key
 from apps.mail import mime
 from apps.mail.imap import ImapConnection, ImapFolderError, ImapSettings
 from apps.mail.models import Folder, MailAccount, Message, MessageBody
-from apps.mail.sync import folder_rows_lock
+from apps.mail.sync_tree import folder_rows_lock
 
 log = logging.getLogger(__name__)
 

@@ -15,30 +15,25 @@ from __future__ import annotations
 
 import email.message
 import email.utils
-import mimetypes
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import errors as email_errors
 from email import policy
 from email.generator import BytesGenerator
 from email.parser import BytesParser
 from io import BytesIO
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from apps.mail.addresses import Address, decode_bytes, decode_header, parse_address_list, unescape_8bit
+from apps.mail.mime_text import _decode_text, _defect_message, safe_filename
 from apps.mail.quoting import text_to_html, unflow
 from apps.mail.sanitize import HtmlTooComplexError, RemotePolicy, html_to_text, sanitize_html
 
+__all__ = ["Attachment", "RenderedMessage", "message_text", "parse_message", "part_bytes", "safe_filename"]
+
 BODY_DISPLAY_MAX = 4 * 1024 * 1024  # characters of one text/HTML part shown; the rest is cut
-_SINGLE_BYTE_WESTERN = frozenset(
-    {"us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1", "iso-8859-15", "windows-1252", "cp1252"}
-)
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SERIALIZE_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
 
@@ -253,28 +248,6 @@ def _serialized_or_decoded(part: Message) -> bytes:
 # --- names -----------------------------------------------------------------------------------
 
 
-def safe_filename(name: str, *, content_type: str = "application/octet-stream", fallback: str = "attachment") -> str:
-    """A download name that cannot climb directories, hide, or spoof its extension with controls."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(
-        ch
-        for ch in name
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") and ch not in '<>:"|?*'
-    )
-    name = " ".join(name.split()).strip(" .")
-    if _WINDOWS_RESERVED.match(name):
-        name = f"_{name}"
-    if not name:
-        extension = mimetypes.guess_extension(content_type) or ""
-        name = f"{fallback}{extension}"
-    if len(name.encode("utf-8")) > 200:
-        stem, dot, extension = name.rpartition(".")
-        extension = extension[:20] if dot and stem else ""
-        stem = (stem if dot else name).encode("utf-8")[: 200 - len(extension) - 1].decode("utf-8", "ignore")
-        name = f"{stem}.{extension}" if extension else stem
-    return name
-
-
 def _attachment_filename(part: Message, params: _Params, content_type: str, part_id: str) -> str:
     name = params.filename()
     if not name and content_type == "message/rfc822":
@@ -282,63 +255,6 @@ def _attachment_filename(part: Message, params: _Params, content_type: str, part
         subject = decode_header(_raw(inner, "subject")) if inner is not None else ""
         name = f"{subject or _('message')}.eml"
     return safe_filename(name, content_type=content_type, fallback=f"part-{part_id}")
-
-
-# --- text ------------------------------------------------------------------------------------
-
-
-def _decode_text(data: bytes, charset: str | None, errors: list[str]) -> str:
-    charset = (charset or "").strip().lower() or None
-    if charset in _SINGLE_BYTE_WESTERN and any(b > 0x7F for b in data):
-        # Mislabelled UTF-8 is far more common than Latin-1 text that happens to be valid UTF-8.
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    if charset:
-        try:
-            return data.decode(charset)
-        except LookupError:
-            errors.append(
-                _("Unknown character set “%(charset)s”; the text was decoded as well as possible.")
-                % {"charset": charset}
-            )
-        except (UnicodeDecodeError, ValueError):
-            errors.append(_("The text does not match its declared character set “%(charset)s”.") % {"charset": charset})
-    return decode_bytes(data)
-
-
-_DEFECT_MESSAGES: dict[type[email_errors.MessageDefect], str] = {
-    email_errors.StartBoundaryNotFoundDefect: gettext_noop(
-        "The message declares several parts but their boundary was not found; it is shown as one text."
-    ),
-    email_errors.CloseBoundaryNotFoundDefect: gettext_noop(
-        "The message ends without its final boundary; the last part may be incomplete."
-    ),
-    email_errors.NoBoundaryInMultipartDefect: gettext_noop("A multipart part has no boundary; it is shown as text."),
-    email_errors.MultipartInvariantViolationDefect: gettext_noop("A part announced as multipart has no parts."),
-    email_errors.InvalidBase64PaddingDefect: gettext_noop(
-        "A part's base64 encoding is damaged; it was decoded as far as possible."
-    ),
-    email_errors.InvalidBase64CharactersDefect: gettext_noop(
-        "A part's base64 encoding is damaged; it was decoded as far as possible."
-    ),
-    email_errors.InvalidBase64LengthDefect: gettext_noop(
-        "A part's base64 encoding is damaged; it was decoded as far as possible."
-    ),
-    email_errors.MissingHeaderBodySeparatorDefect: gettext_noop(
-        "A header line is malformed; what follows it was read as the body."
-    ),
-    email_errors.FirstHeaderLineIsContinuationDefect: gettext_noop("The header block starts with a malformed line."),
-    email_errors.MisplacedEnvelopeHeaderDefect: gettext_noop("The header block contains a misplaced envelope line."),
-}
-
-
-def _defect_message(defect: email_errors.MessageDefect) -> str:
-    for kind, message in _DEFECT_MESSAGES.items():
-        if isinstance(defect, kind):
-            return _(message)
-    return _("Malformed message structure (%(defect)s).") % {"defect": type(defect).__name__}
 
 
 # --- body and attachments --------------------------------------------------------------------

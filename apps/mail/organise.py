@@ -25,7 +25,8 @@ from apps.mail.connections import imap_call
 from apps.mail.events import publish_folder_tree
 from apps.mail.imap import ImapCommandError, ImapConnection, ImapError
 from apps.mail.models import Folder, FolderRole, MailAccount, Message, OrganiseSettings, Snooze, SnoozeState
-from apps.mail.sync import SyncBusy, folders_resync, folders_sync
+from apps.mail.sync import SyncBusy, folders_resync
+from apps.mail.sync_tree import folders_sync
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,10 @@ import bisect
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -40,10 +39,8 @@ from django.utils.translation import gettext as _
 from apps.core.redis import get_redis, held_lock, key
 from apps.mail import events
 from apps.mail.bulk import insert_rows
-from apps.mail.headers import IndexHeaders, clean, has_attachments, index_headers, parse_internaldate
 from apps.mail.imap import (
     FetchedHeaders,
-    FolderInfo,
     FolderState,
     ImapConnection,
     ImapError,
@@ -52,7 +49,9 @@ from apps.mail.imap import (
     ImapSettings,
 )
 from apps.mail.imap_parse import uid_set_from
-from apps.mail.models import Folder, FolderRole, MailAccount, Message, SyncStatus
+from apps.mail.models import Folder, MailAccount, Message, SyncStatus
+from apps.mail.sync_rows import MESSAGE_COLUMNS, IndexEntry, _entry_from, _flag_fields, _hashable
+from apps.mail.sync_tree import folder_rows_lock, folders_sync
 from apps.mail.threading import thread_ids_of, threads_assign, threads_refresh
 
 log = logging.getLogger(__name__)
@@ -61,11 +60,8 @@ FIRST_BATCH = 500  # the newest messages of a folder: the first screen
 BATCH = 2000  # later batches: fewer round trips and transactions
 LOCK_TTL = 300  # seconds; renewed after each batch, so a killed worker frees the account soon
 UID_CHUNK = 900
-MAX_SIZE = 2**31 - 1
-MAX_KEYWORDS = 50
 
 ProgressCallback = Callable[[Folder, int, int], None]
-_ROLE_ORDER: dict[str, int] = {"inbox": 0, "sent": 1, "archive": 2, "drafts": 3}
 
 
 class SyncBusy(Exception):  # noqa: N818 - a state, not a failure
@@ -224,89 +220,6 @@ def _merge(into: FolderResult, more: FolderResult) -> None:
     into.added += more.added
     into.changed += more.changed
     into.removed += more.removed
-
-
-# ---------------------------------------------------------------- folder tree
-def folders_sync(
-    *, account: MailAccount, imap: ImapConnection, statuses: dict[str, FolderState] | None = None
-) -> list[Folder]:
-    """Brings the Folder rows in line with the server's LIST; returns the selectable ones, Inbox first.
-
-    `statuses` receives what LIST-STATUS told of each folder, when the server offers it.
-
-    A folder renamed on the server keeps its rows when its UIDVALIDITY shows up, unambiguously,
-    under the new name; a folder gone from the server is dropped with its messages.
-    """
-    infos = imap.list_folders()
-    if statuses is not None:
-        statuses.update({info.name: info.status for info in infos if info.status is not None})
-    listed = {info.name: info for info in infos}
-    rows = {folder.name: folder for folder in Folder.objects.filter(account=account)}
-    gone = [folder for name, folder in rows.items() if name not in listed]
-    new = [info for info in infos if info.name not in rows and info.selectable]
-    if gone and new:
-        _recognise_renames(imap, rows, gone, new)
-    with transaction.atomic():
-        if gone:
-            _folders_delete(account, gone)
-        roles_taken: set[str] = set()
-        for info in sorted(infos, key=lambda i: (i.role != FolderRole.INBOX, i.name)):
-            role = info.role if info.role and info.role not in roles_taken else ""
-            roles_taken.add(role)
-            _folder_save(account, rows.get(info.name), info, role, rows)
-    selectable = [folder for folder in rows.values() if folder.selectable and folder.name in listed]
-    return sorted(selectable, key=lambda f: (_ROLE_ORDER.get(f.role, 9), f.name.lower()))
-
-
-def _recognise_renames(
-    imap: ImapConnection, rows: dict[str, Folder], gone: list[Folder], new: list[FolderInfo]
-) -> None:
-    candidates: dict[int, list[Folder]] = defaultdict(list)
-    for folder in gone:
-        if folder.uidvalidity:
-            candidates[folder.uidvalidity].append(folder)
-    if not candidates:
-        return
-    for info in new:
-        validity = imap.folder_uidvalidity(info.name)
-        matches = candidates.get(validity or 0, [])
-        if len(matches) != 1:
-            continue  # several gone folders share it (created in the same second): not sure, rebuild
-        folder = matches.pop()
-        del rows[folder.name]
-        gone.remove(folder)
-        folder.name = info.name
-        folder.save(update_fields=["name"])
-        rows[info.name] = folder
-
-
-def _folders_delete(account: MailAccount, folders: Sequence[Folder]) -> None:
-    ids = [folder.pk for folder in folders]
-    folder_rows_lock(folder_ids=ids)
-    thread_ids = thread_ids_of(message_filter=Q(folder_id__in=ids))
-    Folder.objects.filter(account=account, pk__in=ids).delete()
-    threads_refresh(thread_ids=thread_ids)
-
-
-def _folder_save(
-    account: MailAccount, folder: Folder | None, info: FolderInfo, role: str, rows: dict[str, Folder]
-) -> None:
-    values: dict[str, Any] = {
-        "name": info.name,
-        "delimiter": info.delimiter[:4],
-        "role": role,
-        "attributes": list(info.attributes),
-        "subscribed": info.subscribed,
-        "selectable": info.selectable,
-    }
-    if folder is None:
-        rows[info.name] = Folder.objects.create(account=account, **values)
-        return
-    changed = [name for name, value in values.items() if getattr(folder, name) != value]
-    if changed:
-        for name in changed:
-            setattr(folder, name, values[name])
-        folder.save(update_fields=changed)
 
 
 # ---------------------------------------------------------------- one folder
@@ -608,18 +521,6 @@ class _Work:
             self.progress(folder, done, total)
 
 
-def folder_rows_lock(*, folder_ids: Sequence[int]) -> None:
-    """Locks these Folder rows until the end of the transaction (PostgreSQL; SQLite has one writer anyway).
-
-    Every transaction that adds or removes a folder's Message rows, or writes bodies of them
-    (apps.mail.indexer), takes it first: the sync's batches, deletions, search-time indexing
-    (folder_index_uids) and the body indexer then never interleave, so no UID is inserted twice
-    and no body is written for a message being deleted.
-    """
-    if folder_ids:
-        list(Folder.objects.select_for_update().filter(pk__in=sorted(folder_ids)).order_by("pk").values_list("pk"))
-
-
 # ---------------------------------------------------------------- search-time indexing
 INDEX_UIDS_MAX = 200
 
@@ -694,119 +595,3 @@ def _unchanged(folder: Folder, state: FolderState) -> bool:
         and folder.highestmodseq == state.highestmodseq
         and folder.total == state.exists
     )
-
-
-def _flag_fields(flags: Iterable[str]) -> tuple[Any, ...]:
-    lowered = {flag.lower() for flag in flags}
-    keywords = tuple(clean(flag) for flag in flags if not flag.startswith("\\"))[:MAX_KEYWORDS]
-    return (
-        "\\seen" in lowered,
-        "\\flagged" in lowered,
-        "\\answered" in lowered,
-        "\\draft" in lowered,
-        "\\deleted" in lowered,
-        list(keywords),
-    )
-
-
-def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(tuple(value) if isinstance(value, list) else value for value in values)
-
-
-MESSAGE_COLUMNS = (
-    "account",
-    "folder",
-    "uid",
-    "modseq",
-    "message_id",
-    "in_reply_to",
-    "references",
-    "subject",
-    "from_name",
-    "from_address",
-    "to",
-    "cc",
-    "reply_to",
-    "date",
-    "internal_date",
-    "sort_date",
-    "size",
-    "seen",
-    "flagged",
-    "answered",
-    "draft",
-    "deleted",
-    "keywords",
-    "has_attachments",
-    "list_id",
-    "list_unsubscribe",
-    "list_unsubscribe_post",
-    "spam_score",
-    "spam_flag",
-    "thread",  # last: set by threads_assign
-)
-
-
-class IndexEntry:
-    """One message about to be indexed: what threading reads, and the row's values (MESSAGE_COLUMNS)."""
-
-    __slots__ = ("in_reply_to", "message_id", "references", "row", "seen", "sort_date", "subject", "thread_id", "uid")
-
-    def __init__(
-        self, *, uid: int, headers: IndexHeaders, sort_date: datetime, seen: bool, row: tuple[Any, ...]
-    ) -> None:
-        self.uid = uid
-        self.seen = seen
-        self.message_id = headers.message_id
-        self.in_reply_to = headers.in_reply_to
-        self.references = headers.references
-        self.subject = headers.subject
-        self.sort_date = sort_date
-        self.thread_id: int | None = None
-        self.row = row
-
-    def values(self) -> tuple[Any, ...]:
-        return (*self.row, self.thread_id)
-
-
-def _entry_from(account_id: int, folder_id: int, item: FetchedHeaders, now: datetime) -> IndexEntry:
-    try:
-        headers = index_headers(item.header)
-    except Exception:  # the parser is meant never to raise; a bug in it must not stop a sync
-        log.exception("unreadable headers in message %s of folder %s", item.uid, folder_id)
-        headers = IndexHeaders()
-    internal_date = parse_internaldate(item.internal_date)
-    sort_date = headers.date or internal_date or now
-    seen, flagged, answered, draft, deleted, keywords = _flag_fields(item.flags)
-    row = (
-        account_id,
-        folder_id,
-        item.uid,
-        item.modseq,
-        headers.message_id,
-        headers.in_reply_to,
-        headers.references,
-        headers.subject,
-        headers.from_name,
-        headers.from_address,
-        headers.to,
-        headers.cc,
-        headers.reply_to,
-        headers.date,
-        internal_date,
-        sort_date,
-        min(max(item.size, 0), MAX_SIZE),
-        seen,
-        flagged,
-        answered,
-        draft,
-        deleted,
-        keywords,
-        has_attachments(item.bodystructure),
-        headers.list_id,
-        headers.list_unsubscribe,
-        headers.list_unsubscribe_post,
-        headers.spam_score,
-        headers.spam_flag,
-    )
-    return IndexEntry(uid=item.uid, headers=headers, sort_date=sort_date, seen=seen, row=row)

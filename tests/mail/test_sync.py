@@ -498,7 +498,7 @@ def test_a_sync_with_nothing_new_selects_no_folder_and_a_change_is_still_seen(
 
 
 def test_list_status_lines_are_read_by_folder_name() -> None:
-    from apps.mail.imap import _statuses
+    from apps.mail.imap_parse import _statuses
 
     statuses = _statuses(
         [
