@@ -287,6 +287,9 @@ if (document.querySelector("[data-mail-waiting]")) {
 // ---- Selection: a checkbox per row, shift-click ranges, "select all on this page" ----------
 const actions = document.querySelector("[data-actions]");
 const selectAll = document.querySelector("[data-select-all]");
+// On a phone the action buttons fold away until a row is ticked, so the list starts near the top
+// (the CSS does it only when this class says selection works, i.e. with JavaScript).
+actions?.classList.add("selection-driven");
 document.querySelectorAll("[data-js-only]").forEach((el) => { el.hidden = false; });
 let lastBox = null;
 
@@ -314,6 +317,7 @@ function selectionChanged() {
   }
   const count = document.querySelector("[data-selection-count]");
   if (count) count.textContent = chosen.length ? `${chosen.length} ✓` : "";
+  actions?.classList.toggle("has-selection", chosen.length > 0);
 }
 decorateRows();
 new MutationObserver(() => { decorateRows(); }).observe(document.body, { childList: true, subtree: true });
