@@ -172,7 +172,8 @@ def test_toolbar_fits_a_phone(new_context: Any, owner: Any, mailbox: Any) -> Non
     expect(archive).to_be_hidden()
     first_row = page.get_by_role("list", name="Messages").get_by_role("listitem").first
     box = first_row.bounding_box()
-    assert box is not None and box["y"] < 370, box
+    assert box is not None
+    assert box["y"] < 370, box
     first_row.get_by_role("checkbox").check()
     expect(archive).to_be_visible()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
