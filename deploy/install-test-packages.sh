@@ -3,6 +3,8 @@
 # Idempotent: installs only what is missing. Keeps the packages' own daemons from starting.
 set -euo pipefail
 PKGS="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-managesieved postfix chromium chromium-driver fonts-dejavu-core gettext"
+# The directory's LDAP feed is tested against a private slapd (deploy/ldap/start.sh).
+PKGS="$PKGS slapd ldap-utils"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -11,6 +13,8 @@ done
 [ "$(id -u)" = 0 ] || { echo "install-test-packages: need root to install:$missing" >&2; exit 1; }
 echo "install-test-packages: installing$missing"
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# No system LDAP database: the tests run their own slapd with its own config.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 tmp_policy=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; tmp_policy=1

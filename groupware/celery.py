@@ -30,3 +30,14 @@ app.conf.beat_schedule = {
     # Sends held messages (undo delay, scheduled send) that are due and that no ETA task sent.
     "mail-outbox-sweep": {"task": "mail.outbox_sweep", "schedule": 30.0, "options": {"expires": 25}},
 }
+
+# The directory's LDAP feed (apps/contacts/ldap_feed.py), hourly, only where an LDAP server is set.
+# Read with the settings' own reader: this module loads before Django's settings.
+from groupware.env import env_str  # noqa: E402
+
+if env_str("RUCHE_LDAP_URL"):
+    app.conf.beat_schedule["directory-ldap-sync"] = {
+        "task": "contacts.directory_ldap_sync",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    }

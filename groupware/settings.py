@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.mail",
     "apps.contacts",
+    "apps.dav",
 ]
 
 MIDDLEWARE = [
@@ -416,3 +417,41 @@ SITE_NAME = env_str("RUCHE_SITE_NAME", "Ruche")
 # (or past the SMTP server's own SIZE, whichever is smaller) are refused before the upload.
 RUCHE_MAIL_ATTACHMENT_WARN_MB = env_int("RUCHE_MAIL_ATTACHMENT_WARN_MB", 10, minimum=1)
 RUCHE_MAIL_MAX_MESSAGE_MB = env_int("RUCHE_MAIL_MAX_MESSAGE_MB", 25, minimum=1)
+
+# --- Directory of colleagues fed from LDAP (apps/contacts/ldap.py, ldap_feed.py); off while the URL is empty.
+# Hourly sync by beat, or `manage.py directory_ldap_sync`. Users are created/updated, never deleted.
+RUCHE_LDAP_URL = env_str("RUCHE_LDAP_URL", "")
+RUCHE_LDAP_BIND_DN = env_str("RUCHE_LDAP_BIND_DN", "")
+RUCHE_LDAP_BIND_PASSWORD = env_str("RUCHE_LDAP_BIND_PASSWORD", "")
+RUCHE_LDAP_BASE_DN = env_str("RUCHE_LDAP_BASE_DN", "")
+RUCHE_LDAP_FILTER = env_str("RUCHE_LDAP_FILTER", "(objectClass=inetOrgPerson)")
+RUCHE_LDAP_STARTTLS = env_bool("RUCHE_LDAP_STARTTLS", default=False)
+RUCHE_LDAP_TIMEOUT = env_int("RUCHE_LDAP_TIMEOUT", 10, minimum=1)  # seconds, connect and each answer
+RUCHE_LDAP_CA_FILE = env_str("RUCHE_LDAP_CA_FILE", "")  # PEM CA of the server's certificate; empty: system CAs
+# Ruche field = LDAP attribute; `RUCHE_LDAP_ATTRIBUTES=phone=mobile,job_title=description` overrides some.
+_LDAP_FIELDS = ("username", "email", "first_name", "last_name", "display_name", "phone", "job_title")
+RUCHE_LDAP_ATTRIBUTES = {
+    "username": "uid",
+    "email": "mail",
+    "first_name": "givenName",
+    "last_name": "sn",
+    "display_name": "displayName",
+    "phone": "telephoneNumber",
+    "job_title": "title",
+}
+for _pair in env_list("RUCHE_LDAP_ATTRIBUTES"):
+    _field, _sep, _attribute = _pair.partition("=")
+    if not _sep or _field.strip() not in _LDAP_FIELDS or not _attribute.strip():
+        raise ImproperlyConfigured(
+            f"RUCHE_LDAP_ATTRIBUTES: {_pair!r} must be FIELD=ATTRIBUTE with FIELD one of {', '.join(_LDAP_FIELDS)}."
+        )
+    RUCHE_LDAP_ATTRIBUTES[_field.strip()] = _attribute.strip()
+if RUCHE_LDAP_URL and not RUCHE_LDAP_BASE_DN:
+    raise ImproperlyConfigured("RUCHE_LDAP_URL needs RUCHE_LDAP_BASE_DN (where the people are).")
+
+# ---------------------------------------------------------------- DAV (apps/dav)
+# Largest request body any DAV method reads (413 above it).
+RUCHE_DAV_MAX_BODY_BYTES = env_int("RUCHE_DAV_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Largest vCard a client may store (CARDDAV:max-resource-size; 403 above it, RFC 6352 section 6.3.2.1).
+# The default matches what apps.contacts.vcards accepts from any source.
+RUCHE_DAV_MAX_CARD_BYTES = env_int("RUCHE_DAV_MAX_CARD_BYTES", 512 * 1024, minimum=1024)

@@ -32,13 +32,15 @@ class AuthenticatorInline(admin.TabularInline):  # type: ignore[type-arg]
 class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "language", "has_mfa", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "language", "groups")
-    search_fields = ("username", "email", "display_name", "first_name", "last_name")
+    search_fields = ("username", "email", "display_name", "first_name", "last_name", "phone", "job_title")
     ordering = ("username",)
     # The avatar is shown, not uploaded here: only the profile page re-encodes images safely.
-    readonly_fields = ("avatar", "last_login", "date_joined")
+    # The LDAP columns belong to the feed (apps/contacts/ldap_feed.py): shown, never edited here.
+    readonly_fields = ("avatar", "last_login", "date_joined", "ldap_dn", "ldap_created", "ldap_left_at")
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Profile"), {"fields": ("display_name", "avatar", "language", "time_zone", "theme")}),
+        (_("In the directory"), {"fields": ("phone", "job_title", "ldap_dn", "ldap_created", "ldap_left_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "display_name", "password1", "password2")}),

@@ -8,6 +8,7 @@ their account password.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,3 +130,101 @@ def dav_basic_authenticate(username: str, password: str) -> User | None:
     if user_has_mfa(user):
         return None
     return user if user.check_password(password) else None
+
+
+# ---------------------------------------------------------------- DAV credential cache
+# A DAV client sends the password with every request and Argon2 costs tens of ms per check, so a
+# verified (username, password) pair is remembered for a few minutes. The key is an HMAC of both
+# (nothing reversible is stored); the value says what was verified, and a hit re-checks it with one
+# indexed query, so a revoked app password, a changed password, a deactivated account or a newly
+# enabled second factor take effect at the next request.
+DAV_CACHE_SECONDS = 300
+# In front of Redis, each process keeps its last verified credentials for a minute (a Redis round
+# trip is a tenth of a DAV request's time); a hit is re-checked against the database all the same.
+_DAV_LOCAL_SECONDS = 60
+_DAV_LOCAL_MAX = 256
+_dav_local: dict[str, tuple[float, tuple[str, int, object]]] = {}
+
+
+def _dav_cache_key(username: str, password: str) -> str:
+    import hmac
+    from hashlib import sha256
+
+    from django.conf import settings
+
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"{username}\x00{password}".encode("utf-8", "surrogatepass"), sha256
+    ).hexdigest()
+    return f"dav-auth:{digest}"
+
+
+def _password_fingerprint(password_hash: str) -> str:
+    from hashlib import sha256
+
+    return sha256(password_hash.encode()).hexdigest()[:32]
+
+
+def _dav_cache_hit(value: object) -> User | None:
+    from django.db.models import Exists, OuterRef
+
+    if not (isinstance(value, tuple) and len(value) == 3):
+        return None
+    kind, user_id, ref = value
+    if kind == "app":
+        found = list(User.objects.filter(pk=user_id, is_active=True, app_passwords__pk=ref)[:1])
+        return found[0] if found else None
+    if kind == "password":
+        has_mfa = Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=MFA_TYPES)
+        users = list(User.objects.filter(pk=user_id, is_active=True).annotate(mfa=Exists(has_mfa))[:1])
+        user = users[0] if users else None
+        if user is None or user.mfa or _password_fingerprint(user.password) != ref:
+            return None
+        return user
+    return None
+
+
+def dav_basic_authenticate_cached(username: str, password: str) -> User | None:
+    """`dav_basic_authenticate` with the short-lived cache of verified credentials (Redis)."""
+    import contextlib
+
+    from django.core.cache import cache
+
+    if "\x00" in username or "\x00" in password:
+        return None
+    key = _dav_cache_key(username, password)
+    now = time.monotonic()
+    local = _dav_local.get(key)
+    cached: object = local[1] if local is not None and local[0] > now else None
+    if cached is None:
+        try:
+            cached = cache.get(key)
+        except Exception:  # Redis down: sign in the slow way rather than refuse everyone
+            cached = None
+    if cached is not None:
+        user = _dav_cache_hit(cached)
+        if user is not None and user.username == username:
+            _dav_remember(key, cached, now)
+            return user
+        _dav_local.pop(key, None)
+    user = _active_user(username)
+    if user is None:
+        make_password(password)
+        return None
+    app_password = _check_for(user, password)
+    if app_password is not None:
+        value: tuple[str, int, object] = ("app", user.pk, app_password.pk)
+    elif not user_has_mfa(user) and user.check_password(password):
+        value = ("password", user.pk, _password_fingerprint(user.password))
+    else:
+        return None
+    with contextlib.suppress(Exception):  # the cache only saves time
+        cache.set(key, value, DAV_CACHE_SECONDS)
+    _dav_remember(key, value, time.monotonic())
+    return user
+
+
+def _dav_remember(key: str, value: object, now: float) -> None:
+    if key not in _dav_local and len(_dav_local) >= _DAV_LOCAL_MAX:
+        _dav_local.clear()  # rare (hundreds of distinct credentials in a minute): start afresh
+    if isinstance(value, tuple):
+        _dav_local[key] = (now + _DAV_LOCAL_SECONDS, value)

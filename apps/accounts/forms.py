@@ -47,11 +47,31 @@ class ProfileForm(forms.Form):
         choices=list(zip(THEMES, (_("Follow the system"), _("Light"), _("Dark")), strict=True)),
         widget=forms.RadioSelect,
     )
+    # Shown to colleagues in the directory (contacts).
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    job_title = forms.CharField(
+        label=_("Job title"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
 
-    def __init__(self, *args: Any, has_avatar: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, has_avatar: bool = False, ldap_fields: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not has_avatar:
             del self.fields["remove_avatar"]
+        # Fields the organisation's LDAP directory feeds: shown, not editable (a disabled field
+        # ignores what is posted and keeps its initial value).
+        for name in ldap_fields & set(self.fields):
+            self.fields[name].disabled = True
+            self.fields[name].help_text = _("Managed by your organisation's directory.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

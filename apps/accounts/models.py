@@ -28,6 +28,13 @@ class User(AbstractUser):
     # Shown in the directory of colleagues (contacts); an LDAP feed may fill them.
     phone = models.CharField(_("phone"), max_length=64, blank=True)
     job_title = models.CharField(_("job title"), max_length=150, blank=True)
+    # The LDAP feed of the directory (apps/contacts/ldap_feed.py): the entry that feeds this user
+    # (empty: not fed, the person edits every field), whether the feed created the account (only
+    # those are deactivated when they leave LDAP), and when the feed deactivated it (so a return
+    # reactivates what the feed closed, never what an administrator closed).
+    ldap_dn = models.CharField(_("LDAP entry"), max_length=512, blank=True)
+    ldap_created = models.BooleanField(_("created from LDAP"), default=False)
+    ldap_left_at = models.DateTimeField(_("left LDAP at"), null=True, blank=True)
     theme = models.CharField(
         _("theme"),
         max_length=5,

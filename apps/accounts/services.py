@@ -79,3 +79,30 @@ def user_remove_avatar(*, user: User) -> User:
     user.save(update_fields=["avatar"])
     _delete_file_after_commit(old_name)
     return user
+
+
+# ---------------------------------------------------------------- directory fields (directory work)
+# The profile fields that the directory's LDAP feed may own (apps/contacts/ldap_feed.py).
+LDAP_PROFILE_FIELDS = frozenset({"display_name", "phone", "job_title"})
+
+
+def user_ldap_fields(*, user: User) -> frozenset[str]:
+    """The profile fields LDAP feeds for this user: read-only on the profile page."""
+    if not user.ldap_dn:
+        return frozenset()
+    return LDAP_PROFILE_FIELDS & frozenset(settings.RUCHE_LDAP_ATTRIBUTES)
+
+
+@transaction.atomic
+def user_update_directory_fields(*, user: User, phone: str, job_title: str) -> User:
+    """Saves what colleagues see of a user in the directory. A field LDAP feeds cannot be changed here."""
+    values = {"phone": phone.strip()[:64], "job_title": job_title.strip()[:150]}
+    managed = user_ldap_fields(user=user)
+    changed = [name for name, value in values.items() if getattr(user, name) != value]
+    if managed.intersection(changed):
+        raise ValidationError(_("This field is managed by your organisation's directory."), code="ldap")
+    for name in changed:
+        setattr(user, name, values[name])
+    if changed:
+        user.save(update_fields=changed)
+    return user

@@ -21,7 +21,13 @@ from apps.accounts.app_passwords import (
 )
 from apps.accounts.forms import AppPasswordForm, ProfileForm
 from apps.accounts.models import User as UserModel
-from apps.accounts.services import user_remove_avatar, user_set_avatar, user_update_profile
+from apps.accounts.services import (
+    user_ldap_fields,
+    user_remove_avatar,
+    user_set_avatar,
+    user_update_directory_fields,
+    user_update_profile,
+)
 
 User = get_user_model()
 
@@ -35,10 +41,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         "language": user.language,
         "time_zone": user.time_zone,
         "theme": user.theme,
+        "phone": user.phone,
+        "job_title": user.job_title,
     }
     has_avatar = bool(user.avatar)
+    ldap_fields = user_ldap_fields(user=user)
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES, initial=initial, has_avatar=has_avatar)
+        form = ProfileForm(request.POST, request.FILES, initial=initial, has_avatar=has_avatar, ldap_fields=ldap_fields)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -50,18 +59,21 @@ def profile(request: HttpRequest) -> HttpResponse:
                         time_zone=data["time_zone"],
                         theme=data["theme"],
                     )
+                    user_update_directory_fields(user=user, phone=data["phone"], job_title=data["job_title"])
                     if data.get("remove_avatar"):
                         user_remove_avatar(user=user)
                     elif data.get("avatar"):
                         user_set_avatar(user=user, upload=data["avatar"])
             except ValidationError as error:
                 user.refresh_from_db()
-                form.add_error("avatar" if error.code not in ("language", "time_zone", "theme") else None, error)
+                form.add_error(
+                    "avatar" if error.code not in ("language", "time_zone", "theme", "ldap") else None, error
+                )
             else:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("accounts:profile")
     else:
-        form = ProfileForm(initial=initial, has_avatar=has_avatar)
+        form = ProfileForm(initial=initial, has_avatar=has_avatar, ldap_fields=ldap_fields)
     return _render_profile(request, user, form)
 
 
@@ -84,8 +96,10 @@ def _profile_form_for(user: UserModel) -> ProfileForm:
         "language": user.language,
         "time_zone": user.time_zone,
         "theme": user.theme,
+        "phone": user.phone,
+        "job_title": user.job_title,
     }
-    return ProfileForm(initial=initial, has_avatar=bool(user.avatar))
+    return ProfileForm(initial=initial, has_avatar=bool(user.avatar), ldap_fields=user_ldap_fields(user=user))
 
 
 def _render_profile(

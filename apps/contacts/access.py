@@ -1,7 +1,7 @@
 """Permission-checked getters for address books and contacts. Views, DAV and APIs use these only.
 
 A book is reached by its owner (level "manage") or through a share (apps.core.sharing): read to
-see it, write to change its cards, manage to rename, share or delete it. Falling short is a 404,
+see it, write to change its cards, manage to rename and share it; only the owner deletes it. Falling short is a 404,
 never a 403: another person's book does not exist for you.
 """
 

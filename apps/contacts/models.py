@@ -53,6 +53,14 @@ class Contact(models.Model):
     organisation = models.CharField(max_length=500, blank=True)
     # Lower-cased names, nickname, mails, phones and organisation: what search as you type matches.
     search_text = models.TextField(blank=True)
+    # The card's CATEGORIES (its groups) as "\n"-framed names ("\nFamily\nWork\n"), so a group is
+    # one substring test and the counts one narrow column read (apps.contacts.groups).
+    categories = models.TextField(blank=True, default="")
+    # "group" for an Apple-style group card (KIND:group / X-ADDRESSBOOKSERVER-KIND:group), else "".
+    kind = models.CharField(max_length=20, blank=True, default="")
+    # Normalised mails, phones and name, "\n"-framed ("\nm:a@b.c\np:612345678\nn:jeanne martin\n"):
+    # what duplicate detection and recipient autocomplete read without parsing every card.
+    match_keys = models.TextField(blank=True, default="")
     updated = models.DateTimeField(auto_now=True)
     etag = models.CharField(max_length=64)
 
@@ -65,6 +73,9 @@ class Contact(models.Model):
         indexes = (
             models.Index(fields=("book", "sort_key", "id"), name="contacts_book_sort"),
             models.Index(fields=("book", "email"), name="contacts_book_email"),
+            # Group cards are a handful among thousands: a partial index finds them without
+            # trusting the planner's guess on a column that is "" almost everywhere.
+            models.Index(fields=("book",), condition=models.Q(kind="group"), name="contacts_group_cards"),
         )
 
     def __str__(self) -> str:

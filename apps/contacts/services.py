@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.contacts import vcards
+from apps.contacts import groups, merge, vcards
 from apps.contacts.models import AddressBook, Contact
 from apps.core.changes import change_record, change_record_many
-from apps.core.sharing import share_delete_all
+from apps.core.sharing import share_delete_all, share_revoke, shares_of
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -47,6 +49,12 @@ def book_ensure_personal(*, user: User) -> AddressBook:
         return AddressBook.objects.get(owner=user, personal=True)
 
 
+# The columns _apply sets: what a bulk_update of re-derived contacts writes.
+DERIVED_COLUMNS = (
+    "vcard", "full_name", "sort_key", "email", "organisation", "search_text", "etag", "categories", "kind", "match_keys"
+)  # fmt: skip
+
+
 def _apply(contact: Contact, text: str, card: object) -> Contact:
     derived = vcards.derive(text, card)
     contact.vcard = text
@@ -57,6 +65,9 @@ def _apply(contact: Contact, text: str, card: object) -> Contact:
     contact.organisation = derived.organisation
     contact.search_text = derived.search_text
     contact.etag = derived.etag
+    contact.categories = derived.categories
+    contact.kind = derived.kind
+    contact.match_keys = derived.match_keys
     return contact
 
 
@@ -134,10 +145,11 @@ def book_import(*, book: AddressBook, data: bytes) -> ImportResult:
             _apply(old, contact.vcard, card)
             old.updated = now  # bulk_update does not touch auto_now fields
             changed.append(old)
+        _free_import_hrefs(book, new)
         Contact.objects.bulk_create(new, batch_size=IMPORT_BATCH)
         Contact.objects.bulk_update(
             changed,
-            ["vcard", "full_name", "sort_key", "email", "organisation", "search_text", "etag", "updated"],
+            [*DERIVED_COLUMNS, "updated"],
             batch_size=IMPORT_BATCH,
         )
         change_record_many(book, [c.href for c in new] + [c.href for c in changed])
@@ -192,3 +204,224 @@ def book_delete(*, book: AddressBook) -> None:
     """Deletes a book, its cards and its shares. The personal book is recreated empty on next use."""
     share_delete_all(collection=book)
     book.delete()
+
+
+# ---------------------------------------------------------------- DAV writes (apps/dav)
+class ContactPreconditionError(Exception):
+    """An If-Match / If-None-Match condition of a DAV write does not hold (HTTP 412)."""
+
+
+class ContactUidConflictError(Exception):
+    """Another card of the book already has this UID (CardDAV no-uid-conflict, HTTP 409)."""
+
+    def __init__(self, href: str) -> None:
+        super().__init__(href)
+        self.href = href
+
+
+def _free_import_hrefs(book: AddressBook, new: list[Contact]) -> None:
+    """New imported cards whose href a DAV client already uses for another card get a random one."""
+    wanted = [c.href for c in new]
+    taken = set(Contact.objects.filter(book=book, href__in=wanted).values_list("href", flat=True))
+    seen: set[str] = set()
+    for contact in new:
+        if contact.href in taken or contact.href in seen:
+            contact.href = f"{uuid.uuid4().hex}.vcf"
+        seen.add(contact.href)
+
+
+def _etag_condition_holds(current: Contact | None, if_match: list[str] | None, if_none_match: list[str] | None) -> bool:
+    """RFC 9110 section 13.1.1/13.1.2 for writes: lists of unquoted etags, or ["*"]."""
+    if if_match is not None:
+        if current is None:
+            return False
+        if "*" not in if_match and current.etag not in if_match:
+            return False
+    return not (
+        if_none_match is not None and current is not None and ("*" in if_none_match or current.etag in if_none_match)
+    )
+
+
+@transaction.atomic
+def contact_put(
+    *,
+    book: AddressBook,
+    href: str,
+    text: str,
+    if_match: list[str] | None = None,
+    if_none_match: list[str] | None = None,
+) -> tuple[Contact, bool]:
+    """Stores a card sent by a DAV client under `href`: (contact, created).
+
+    The text is kept exactly as sent (only a card without UID gets a UID line, RFC 6352 requires
+    one); the list columns are derived from it. Raises vcards.VCardError, ContactPreconditionError,
+    ContactUidConflictError.
+    """
+    card = vcards.parse_card(text)
+    uid, stored = vcards.ensure_uid(text, card)
+    rows = list(Contact.objects.select_for_update().filter(book=book).filter(Q(href=href) | Q(uid=uid)))
+    current = next((c for c in rows if c.href == href), None)
+    if not _etag_condition_holds(current, if_match, if_none_match):
+        raise ContactPreconditionError
+    other = next((c for c in rows if c.href != href and c.uid == uid), None)
+    if other is not None:
+        raise ContactUidConflictError(other.href)
+    contact = current if current is not None else Contact(book=book, href=href)
+    _apply(contact, stored, card if stored is text else vcards.parse_card(stored))
+    contact.uid = uid
+    contact.save()
+    change_record(book, href)
+    return contact, current is None
+
+
+@transaction.atomic
+def contact_delete_checked(*, book: AddressBook, href: str, if_match: list[str] | None = None) -> bool:
+    """Deletes the card at `href` if it exists and `if_match` holds; False when there was none."""
+    current = Contact.objects.select_for_update().filter(book=book, href=href).first()
+    if current is None:
+        if if_match is not None:
+            raise ContactPreconditionError
+        return False
+    if not _etag_condition_holds(current, if_match, None):
+        raise ContactPreconditionError
+    contact_delete(contact=current)
+    return True
+
+
+# ---------------------------------------------------------------- groups, merge, background import (groups work)
+def _rewrite_categories(contacts: list[Contact], change: Callable[[list[str]], list[str]]) -> int:
+    """Rewrites each card's CATEGORIES with `change` (cards it leaves alone are not written).
+
+    A card vobject cannot read any more is skipped rather than rewritten from its columns: its
+    text is the truth and must not be lost. Returns how many cards were written.
+    """
+    written: list[Contact] = []
+    now = timezone.now()
+    for contact in contacts:
+        current = groups.contact_categories(contact)
+        wanted = change(current)
+        if wanted == current:
+            continue
+        try:
+            text = groups.with_categories(contact.vcard, wanted)
+            _apply(contact, text, vcards.parse_card(text))
+        except vcards.VCardError:
+            continue
+        contact.updated = now  # bulk_update does not touch auto_now fields
+        written.append(contact)
+    if written:
+        Contact.objects.bulk_update(written, [*DERIVED_COLUMNS, "updated"], batch_size=IMPORT_BATCH)
+        change_record_many(written[0].book, [c.href for c in written])
+    return len(written)
+
+
+@transaction.atomic
+def contact_groups_set(*, contact: Contact, categories: list[str]) -> Contact:
+    """Puts the contact in exactly these groups (its CATEGORIES); the change is logged for sync."""
+    locked = Contact.objects.select_for_update().select_related("book").get(pk=contact.pk)
+    _rewrite_categories([locked], lambda _current: categories)
+    return locked
+
+
+@transaction.atomic
+def group_add(*, book: AddressBook, contact_ids: list[int], name: str) -> int:
+    """Adds the book's cards `contact_ids` to group `name`; returns how many cards changed."""
+    name = groups.clean_group_name(name)
+    if not name:
+        return 0
+    cards = list(Contact.objects.select_for_update().filter(book=book, pk__in=contact_ids[:IMPORT_BATCH]))
+    return _rewrite_categories(cards, lambda current: current if name in current else [*current, name])
+
+
+@transaction.atomic
+def group_remove(*, book: AddressBook, contact_ids: list[int], name: str) -> int:
+    name = groups.clean_group_name(name)
+    cards = list(Contact.objects.select_for_update().filter(book=book, pk__in=contact_ids[:IMPORT_BATCH]))
+    return _rewrite_categories(cards, lambda current: [c for c in current if c != name])
+
+
+@transaction.atomic
+def group_rename(*, book: AddressBook, name: str, new_name: str) -> int:
+    """Renames a group in every card of the book that has it (merging into `new_name` if it exists)."""
+    name, new_name = groups.clean_group_name(name), groups.clean_group_name(new_name)
+    if not new_name:
+        raise vcards.VCardError(_("Give the group a name."))
+    if not name:
+        return 0
+    cards = list(Contact.objects.select_for_update().filter(groups.categories_filter(name), book=book))
+    return _rewrite_categories(
+        cards, lambda current: list(dict.fromkeys(new_name if c == name else c for c in current))
+    )
+
+
+@transaction.atomic
+def group_delete(*, book: AddressBook, name: str) -> int:
+    """Removes the group from every card of the book; the cards themselves stay."""
+    name = groups.clean_group_name(name)
+    if not name:
+        return 0
+    cards = list(Contact.objects.select_for_update().filter(groups.categories_filter(name), book=book))
+    return _rewrite_categories(cards, lambda current: [c for c in current if c != name])
+
+
+@transaction.atomic
+def contact_merge(*, keep: Contact, other: Contact) -> Contact:
+    """Merges `other` into `keep` (same book): `keep`'s text gains what only `other` has, then
+    `other` is deleted. Both changes are logged in the same transaction."""
+    if keep.pk == other.pk or keep.book_id != other.book_id:
+        raise vcards.VCardError(_("Only two different contacts of the same address book can be merged."))
+    rows = Contact.objects.select_for_update().select_related("book").filter(pk__in=[keep.pk, other.pk])
+    locked = {c.pk: c for c in rows}
+    if len(locked) != 2:
+        raise vcards.VCardError(_("One of the contacts was deleted meanwhile."))
+    keep, other = locked[keep.pk], locked[other.pk]
+    plan = merge.merged_card(keep=keep.vcard, other=other.vcard)
+    _apply(keep, plan.text, vcards.parse_card(plan.text))
+    keep.save()
+    change_record(keep.book, keep.href)
+    change_record(other.book, other.href, deleted=True)
+    other.delete()
+    return keep
+
+
+def book_import_cards(
+    *, book: AddressBook, text: str, progress: Callable[[int, int, ImportResult], None] | None = None
+) -> ImportResult:
+    """Imports a whole .vcf text in batches of IMPORT_BATCH cards, each batch its own transaction
+    (apps.contacts.services.book_import), calling `progress(done, total, result)` after each.
+
+    Errors keep the card's number in the whole file. Re-running after a crash is harmless: a card
+    whose UID is already in the book replaces it.
+    """
+    chunks = list(vcards.split_cards(text))
+    result = ImportResult()
+    if not chunks:
+        result.errors.append((0, _("The file holds no vCard.")))
+    for start in range(0, len(chunks), IMPORT_BATCH):
+        batch = book_import(book=book, data="".join(chunks[start : start + IMPORT_BATCH]).encode())
+        result.created += batch.created
+        result.updated += batch.updated
+        result.errors += [(number + start, reason) for number, reason in batch.errors if number]
+        if progress is not None:
+            progress(min(start + IMPORT_BATCH, len(chunks)), len(chunks), result)
+    return result
+
+
+# ---------------------------------------------------------------- leaving a shared book
+class BookLeaveError(Exception):
+    """The user cannot leave this book: `code` is "owner" (delete it instead) or "group" (the share
+    reaches them through a group, which only the owner or a manager removes)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def book_leave(*, user: User, book: AddressBook) -> None:
+    """A grantee drops their own share of a book (the browser's "Leave", a DAV client's DELETE)."""
+    if book.owner_id == user.pk:
+        raise BookLeaveError("owner")
+    own = shares_of(book).filter(grantee_user=user).first()
+    if own is None:
+        raise BookLeaveError("group")
+    share_revoke(actor=user, collection=book, owner_id=book.owner_id, share_id=own.pk)

@@ -16,6 +16,8 @@ from typing import Any
 import vobject
 from django.utils.translation import gettext as _
 
+from apps.contacts import normalise
+
 # A card with a reasonable photo fits well under this; anything larger is refused, not truncated.
 MAX_CARD_CHARS = 512 * 1024
 VERSIONS = ("3.0", "4.0")
@@ -62,6 +64,10 @@ class Derived:
     organisation: str
     search_text: str
     etag: str
+    # apps.contacts.normalise columns: groups, group-card kind, duplicate/autocomplete keys
+    categories: str = ""
+    kind: str = ""
+    match_keys: str = ""
 
 
 def parse_card(text: str) -> Any:
@@ -130,7 +136,18 @@ def derive(text: str, card: Any) -> Derived:
         organisation=fields.organisation[:500],
         search_text=" ".join(w for w in words if w).casefold(),
         etag=hashlib.sha256(text.encode()).hexdigest()[:40],
+        categories=normalise.framed(fields.categories),
+        kind=card_kind(card),
+        match_keys=normalise.match_keys(
+            mails=(e.value for e in fields.emails), phones=(p.value for p in fields.phones), name=full_name
+        ),
     )
+
+
+def card_kind(card: Any) -> str:
+    """The card's kind: "group" for a group card (vCard 4.0 KIND, Apple's X-ADDRESSBOOKSERVER-KIND), else ""."""
+    kind = (_first_value(card, "kind") or _first_value(card, "x-addressbookserver-kind")).lower()
+    return "group" if kind == "group" else ""
 
 
 def read_fields(card: Any) -> CardFields:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Max
-
 from apps.core.models import Change
 from apps.core.sharing import CollectionRef, Shareable, collection_ref
 
@@ -38,7 +36,14 @@ def change_record_many(collection: Shareable | CollectionRef, names: Iterable[st
 def current_token(collection: Shareable | CollectionRef) -> int:
     """The id of the collection's newest change, 0 when it never changed."""
     ref = collection_ref(collection)
-    newest = Change.objects.filter(collection_kind=ref.kind, collection_id=ref.id).aggregate(m=Max("id"))["m"]
+    # ORDER BY id DESC LIMIT 1 reads one index entry; MAX() may scan the collection's changes
+    # when the planner has no statistics yet.
+    newest = (
+        Change.objects.filter(collection_kind=ref.kind, collection_id=ref.id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
     return int(newest or 0)
 
 

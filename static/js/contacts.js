@@ -13,6 +13,12 @@ if (form && results) {
     controller = new AbortController();
     const url = new URL(form.action, window.location.href);
     if (input.value.trim()) url.searchParams.set("q", input.value);
+    // The results belong to the book on screen, whatever another tab chose since.
+    const book = form.querySelector("input[name='book']")?.value;
+    const shown = new URL(url);
+    if (book) url.searchParams.set("book", book);
+    // The personal book's address stays short (/contacts/?q=…); any other book keeps ?book=.
+    if (book && !form.hasAttribute("data-short-url")) shown.searchParams.set("book", book);
     try {
       const response = await fetch(url, {
         headers: { "X-Ruche-Partial": "results" },
@@ -21,7 +27,7 @@ if (form && results) {
       });
       if (!response.ok) return;
       results.innerHTML = await response.text();
-      window.history.replaceState(null, "", url.pathname + url.search);
+      window.history.replaceState(null, "", shown.pathname + shown.search);
     } catch (error) {
       if (error.name !== "AbortError") throw error;
     }

@@ -133,14 +133,19 @@ watchMore();
 new MutationObserver(watchMore).observe(document.body, { childList: true, subtree: true });
 
 let refreshing = null;
+// When each message left the list here (an action, or the server saying it went): a refresh
+// whose request started before that holds stale rows and must not bring it back.
+const leftAt = new Map();
+function noteLeft(id) { leftAt.set(String(id), performance.now()); }
 async function refreshFirstPage() {
   // Re-read the first page and merge it: new rows appear in place, changed rows are
   // redrawn, rows that left the first page of a folder that lost them are removed.
   const list = listEl();
   if (!list || !mail) return;
   const url = mail.dataset.baseUrl + window.location.search.replace(/([?&])cursor=[^&]*/, "$1");
+  const startedAt = performance.now();
   const holder = await fetchRows(url);
-  const fresh = [...holder.querySelectorAll(".msg")];
+  const fresh = [...holder.querySelectorAll(".msg")].filter((row) => !((leftAt.get(row.dataset.messageId) ?? -1) > startedAt));
   const currentId = list.querySelector(".msg.current")?.dataset.messageId;
   let anchor = null;
   for (const row of fresh) {
@@ -158,7 +163,10 @@ async function refreshFirstPage() {
 window.addEventListener("ruche:mail.messages", (event) => {
   const { folder_id: folderId, removed = [] } = event.detail;
   if (!folderIds().includes(String(folderId))) return;
-  for (const id of removed) listEl()?.querySelector(`.msg[data-message-id="${Number(id)}"]`)?.remove();
+  for (const id of removed) {
+    noteLeft(Number(id));
+    listEl()?.querySelector(`.msg[data-message-id="${Number(id)}"]`)?.remove();
+  }
   // Several events in a burst (a sync batch) cause one refresh.
   if (!refreshing) {
     refreshing = setTimeout(() => {
@@ -362,7 +370,7 @@ function applyOptimistic(action, ids) {
   }));
   let readerHtml = null;
   for (const { row } of saved) {
-    if (LEAVES.has(action)) row.remove();
+    if (LEAVES.has(action)) { noteLeft(row.dataset.messageId); row.remove(); }
     else if (action === "read") row.classList.remove("unread");
     else if (action === "unread") row.classList.add("unread");
     else if (action === "flag") row.dataset.flagged = "1";
@@ -381,6 +389,7 @@ function applyOptimistic(action, ids) {
   selectionChanged();
   return () => {
     for (const { row, clone, parent, next } of saved.reverse()) {
+      leftAt.delete(row.dataset.messageId);
       if (row.isConnected) row.replaceWith(clone);
       else if (next?.isConnected) parent.insertBefore(clone, next);
       else parent.append(clone);

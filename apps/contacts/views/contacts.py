@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.contacts import selectors, services, vcards
 from apps.contacts.access import ShareLevel, address_book_for_user, book_level, contact_for_user
 from apps.contacts.forms import ContactForm
+from apps.contacts.views.books import book_choice, book_context, list_url
 from apps.core.types import AuthedRequest
 
 # Characters that need a quoted display name in an address (RFC 5322 "specials").
@@ -27,10 +30,11 @@ SPECIALS = frozenset(',;:"<>@()[]\\.')
 @require_GET
 @never_cache
 def contact_list(request: AuthedRequest) -> HttpResponse:
-    book = services.book_ensure_personal(user=request.user)
+    choice = book_choice(request, request.GET.get("book"))
+    book = choice.current.book
     query = request.GET.get("q", "")[:200]
     page = selectors.contact_page(book=book, query=query, number=request.GET.get("page"))
-    context = {"book": book, "page": page, "query": query}
+    context = {**book_context(choice), "page": page, "query": query}
     # The search box's module asks for the results alone while the user types.
     if request.headers.get("X-Ruche-Partial") == "results":
         return render(request, "contacts/_results.html", context)
@@ -50,6 +54,7 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> HttpResponse:
             fields.emails = [vcards.Typed(contact.email)]
     else:
         fields, addresses = vcards.read_fields(card), vcards.addresses(card)
+    level = book_level(user=request.user, book=contact.book)
     compose_url = ""
     if fields.emails:
         recipient = _mailbox(contact.full_name, fields.emails[0].value)
@@ -62,9 +67,38 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> HttpResponse:
             "fields": fields,
             "addresses": addresses,
             "compose_url": compose_url,
-            "can_write": book_level(user=request.user, book=contact.book) >= ShareLevel.WRITE,
+            "can_write": level >= ShareLevel.WRITE,
+            # The book the card is in, named on the page when it is not the user's own.
+            "book": contact.book,
+            "book_shared": contact.book.owner_id != request.user.pk,
+            "level": level,
         },
     )
+
+
+class NewContactForm(ContactForm):
+    """The contact form plus the book to create the card in (only books the user can write).
+
+    The field is listed first; form.html renders every plain field in order, so it shows without
+    a template change.
+    """
+
+    # Not required: a client that posts no book gets the current one.
+    book = forms.TypedChoiceField(label=gettext_lazy("Address book"), coerce=int, required=False, empty_value=None)
+    field_order = ("book",)
+
+    def __init__(self, *args: Any, books: list[selectors.VisibleBook], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["book"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(v.book.pk, _book_label(v)) for v in books]
+
+
+def _book_label(visible: selectors.VisibleBook) -> str:
+    """A book's name, with its owner's when it is someone else's (two books may share a name)."""
+    if visible.owned:
+        return visible.book.name
+    return _("%(name)s (shared by %(owner)s)") % {"name": visible.book.name, "owner": visible.book.owner.shown_name}
 
 
 def _mailbox(name: str, address: str) -> str:
@@ -77,9 +111,13 @@ def _mailbox(name: str, address: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request: AuthedRequest) -> HttpResponse:
-    book = services.book_ensure_personal(user=request.user)
-    form = ContactForm(request.POST or None)
+    choice = book_choice(request, request.GET.get("book"))
+    writable = [v for v in choice.books if v.level >= ShareLevel.WRITE]
+    current = choice.current.book if choice.current.level >= ShareLevel.WRITE else writable[0].book
+    form = NewContactForm(request.POST or None, books=writable, initial={"book": current.pk})
     if request.method == "POST" and form.is_valid():
+        # The form offered only writable books; the access function decides again at write time.
+        book = address_book_for_user(user=request.user, book_id=form.cleaned_data["book"] or current.pk, write=True)
         try:
             contact = services.contact_create(book=book, fields=form.card_fields())
         except vcards.VCardError as error:
@@ -118,7 +156,7 @@ def contact_delete(request: AuthedRequest, contact_id: int) -> HttpResponse:
     if request.method == "POST":
         services.contact_delete(contact=contact)
         messages.success(request, _("Contact deleted."))
-        return redirect("contacts:list")
+        return redirect(list_url(contact.book))
     return render(request, "contacts/delete.html", {"contact": contact})
 
 
