@@ -29,12 +29,20 @@ def avatar_png_from_upload(upload: UploadedFile) -> bytes:
             _("The image is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)},
             code="too_large",
         )
+    upload.seek(0)
+    return square_thumbnail(upload.read(), size=AVATAR_SIZE, image_format="PNG")
+
+
+def square_thumbnail(data: bytes, *, size: int, image_format: str = "PNG") -> bytes:
+    """Our own square redraw of an image from a stranger (avatars, contact photos), or ValidationError.
+
+    Only PNG, JPEG, GIF and WebP are read; a decompression bomb or an image over AVATAR_MAX_SIDE
+    pixels a side is refused before decoding; the first frame is kept, EXIF rotation applied.
+    """
     not_an_image = ValidationError(
         _("This file is not an image Ruche can read. Use a PNG, JPEG, GIF or WebP picture."),
         code="invalid_image",
     )
-    upload.seek(0)
-    data = upload.read()
     try:
         with warnings.catch_warnings():
             # A decompression-bomb warning becomes an error: refuse, do not decode.
@@ -51,10 +59,13 @@ def avatar_png_from_upload(upload: UploadedFile) -> bytes:
                 probe.verify()  # structural check; the image must be reopened after it
             with Image.open(io.BytesIO(data)) as image:
                 image.seek(0)  # first frame of an animation
-                upright = ImageOps.exif_transpose(image).convert("RGBA")
+                upright = ImageOps.exif_transpose(image).convert("RGBA" if image_format == "PNG" else "RGB")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning) as exc:
         raise not_an_image from exc
-    square = ImageOps.fit(upright, (AVATAR_SIZE, AVATAR_SIZE), method=Image.Resampling.LANCZOS)
+    square = ImageOps.fit(upright, (size, size), method=Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    square.save(out, format="PNG", optimize=True)
+    if image_format == "PNG":
+        square.save(out, format="PNG", optimize=True)
+    else:
+        square.save(out, format="JPEG", quality=85, optimize=True)
     return out.getvalue()

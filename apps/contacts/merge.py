@@ -154,38 +154,37 @@ def merged_card(*, keep: str, other: str) -> MergePlan:
 
     Raises VCardError when either card cannot be read.
     """
-    kept = vcards.parse_card(keep)
     extra = vcards.parse_card(other)
     added: list[str] = []
-    for name in MULTI:
-        present = {_value_key(name, line) for line in kept.contents.get(name, [])}
-        for line in extra.contents.get(name, []):
-            key = _value_key(name, line)
-            if key and key not in present:
-                _regroup(line, extra, kept)
-                kept.contents.setdefault(name, []).append(line)
-                present.add(key)
-                added.append(f"{_label(name)}: {_shown(line)}")
-    for name in SINGLE:
-        if name not in kept.contents and extra.contents.get(name):
-            kept.contents[name] = [_for_version(extra.contents[name][0], kept)]
-            shown = "" if name in ("photo", "logo") else f": {_shown(extra.contents[name][0])}"
-            added.append(_label(name) + shown)
-    fields = vcards.read_fields(kept)
-    other_fields = vcards.read_fields(extra)
-    new_categories = [c for c in other_fields.categories if c not in fields.categories]
-    if new_categories:
-        fields.categories = [*fields.categories, *new_categories]
-        added += [f"{_('Group')}: {c}" for c in new_categories]
-    if other_fields.note and other_fields.note not in fields.note:
-        fields.note = f"{fields.note}\n\n{other_fields.note}" if fields.note else other_fields.note
-        added.append(_("Note"))
-    vcards.apply_fields(kept, fields)
-    try:
-        text = str(kept.serialize())
-    except Exception as error:  # vobject's serialisation errors have no common base
-        reason = str(error)[:200]
-        raise vcards.VCardError(_("The merged card cannot be written: %(reason)s") % {"reason": reason}) from None
+
+    def add_what_keep_lacks(kept: Any) -> None:
+        for name in MULTI:
+            present = {_value_key(name, line) for line in kept.contents.get(name, [])}
+            for line in extra.contents.get(name, []):
+                key = _value_key(name, line)
+                if key and key not in present:
+                    _regroup(line, extra, kept)
+                    kept.contents.setdefault(name, []).append(line)
+                    present.add(key)
+                    added.append(f"{_label(name)}: {_shown(line)}")
+        for name in SINGLE:
+            if name not in kept.contents and extra.contents.get(name):
+                kept.contents[name] = [_for_version(extra.contents[name][0], kept)]
+                shown = "" if name in ("photo", "logo") else f": {_shown(extra.contents[name][0])}"
+                added.append(_label(name) + shown)
+        fields = vcards.read_fields(kept)
+        other_fields = vcards.read_fields(extra)
+        new_categories = [c for c in other_fields.categories if c not in fields.categories]
+        if new_categories:
+            fields.categories = [*fields.categories, *new_categories]
+            added.extend(f"{_('Group')}: {c}" for c in new_categories)
+        if other_fields.note and other_fields.note not in fields.note:
+            fields.note = f"{fields.note}\n\n{other_fields.note}" if fields.note else other_fields.note
+            added.append(_("Note"))
+        vcards.apply_fields(kept, fields)
+
+    # Only the properties the merge changes are rewritten; keep's other lines stay as they were.
+    text = vcards.rewrite_card(keep, add_what_keep_lacks)
     return MergePlan(text=text, added=added)
 
 

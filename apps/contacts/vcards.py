@@ -1,15 +1,17 @@
 """vCard 3.0 and 4.0 through vobject: parse, derive the list columns, edit only what the form shows.
 
-The stored text is the truth. Editing parses it, changes the properties the contact form shows and
-serialises the rest as it came (X-…, IMPP, RELATED, ADR, PHOTO, custom parameters), so a client's
-data survives a save in Ruche.
+The stored text is the truth. An edit (`rewrite_card`) parses it, changes properties, and then
+writes back only the properties whose serialisation changed; every other line stays exactly as it
+came (X-…, IMPP, RELATED, ADR, PHOTO, custom parameters, folding), so a client's data survives a
+save in Ruche even where vobject's reading of a value is lossy (it reads most values as one text
+and drops what follows an unescaped comma).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,40 @@ from apps.contacts import normalise
 # A card with a reasonable photo fits well under this; anything larger is refused, not truncated.
 MAX_CARD_CHARS = 512 * 1024
 VERSIONS = ("3.0", "4.0")
+
+
+class _UriBehavior(vobject.vcard.VCardTextBehavior):
+    """URI-valued properties (a 4.0 `PHOTO:data:image/jpeg;base64,…`, `RELATED:urn:uuid:…`) are
+    kept as written: vobject's text reading would unescape them and cut them at the first comma.
+    Base64 values (3.0 `ENCODING=b`) are still decoded to bytes."""
+
+    @classmethod
+    def decode(cls, line: Any) -> None:
+        if line.encoded and not getattr(line, "encoding_param", None) and "BASE64" not in line.singletonparams:
+            return  # stays "encoded": serialised back byte for byte
+        super().decode(line)
+
+    @classmethod
+    def encode(cls, line: Any) -> None:
+        if getattr(line, "encoding_param", None):
+            super().encode(line)
+        else:
+            line.encoded = True  # a URI is written as given, never backslash-escaped
+
+
+class _UriPhoto(_UriBehavior):
+    name = "Photo"  # keeps vobject's own unwrapped serialisation of photos (Apple's Address Book)
+
+    @classmethod
+    def serialize(cls, obj: Any, buf: Any, lineLength: int, validate: bool, *args: Any, **kwargs: Any) -> Any:  # noqa: N803
+        return vobject.vcard.Photo.serialize(obj, buf, lineLength, validate, *args, **kwargs)
+
+
+for _name in ("LOGO", "SOUND", "KEY", "RELATED", "MEMBER", "SOURCE", "IMPP", "FBURL", "CALURI", "CALADRURI"):
+    vobject.base.registerBehavior(_UriBehavior, _name)
+    # vobject only looks a behaviour up for the card's "known children" (any number allowed).
+    vobject.vcard.VCard3_0.knownChildren.setdefault(_name, (0, None, None))
+vobject.base.registerBehavior(_UriPhoto, "PHOTO")
 
 
 class VCardError(ValueError):
@@ -202,9 +238,65 @@ def new_card(fields: CardFields) -> str:
 
 def edit_card(text: str, fields: CardFields) -> str:
     """`text` with the form's properties set to `fields`; every other property kept as it was."""
+    return rewrite_card(text, lambda card: apply_fields(card, fields))
+
+
+def rewrite_card(text: str, change: Callable[[Any], None]) -> str:
+    """`text` after `change(card)` on its parsed card, keeping every unchanged property's own lines.
+
+    The card is serialised before and after the change; only the properties whose serialised
+    lines differ are replaced (at the place of their first line; new ones before END:VCARD).
+    """
+    before = _lines_by_name(_serialize(parse_card(text)))
     card = parse_card(text)
-    apply_fields(card, fields)
-    return _serialize(card)
+    change(card)
+    after = _lines_by_name(_serialize(card))
+    changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    if not changed:
+        return text
+    out: list[str] = []
+    written: set[str] = set()
+    for raw, name in _logical_lines(text):
+        if name == "END":
+            out += [line for n in sorted(changed - written) for line in after.get(n, [])]
+            written |= changed
+        elif name in changed:
+            if name not in written:
+                out += after.get(name, [])
+                written.add(name)
+            continue
+        out.append(raw)
+    return "\r\n".join(out) + "\r\n"
+
+
+def _logical_lines(text: str) -> Iterator[tuple[str, str]]:
+    """Each content line of `text` as (its raw text, folded lines included; its property name)."""
+    current: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line[:1] in (" ", "\t") and current:
+            current.append(line)
+            continue
+        if current:
+            raw = "\r\n".join(current)
+            yield raw, _property_name(raw)
+        current = [line] if line else []
+    if current:
+        raw = "\r\n".join(current)
+        yield raw, _property_name(raw)
+
+
+def _property_name(line: str) -> str:
+    """`item1.EMAIL;TYPE=work:…` → "EMAIL" (group and parameters dropped, upper case)."""
+    head = line.split(":", 1)[0].split(";", 1)[0]
+    return head.rsplit(".", 1)[-1].strip().upper()
+
+
+def _lines_by_name(text: str) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {}
+    for raw, name in _logical_lines(text):
+        if name not in ("BEGIN", "END"):
+            lines.setdefault(name, []).append(raw)
+    return lines
 
 
 def _serialize(card: Any) -> str:

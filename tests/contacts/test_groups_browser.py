@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.contacts import groups, services
 from apps.contacts.models import Contact
-from apps.core.redis import get_redis
 from groupware.celery import app
 
 pytestmark = [pytest.mark.browser]
@@ -76,15 +73,6 @@ def test_groups_duplicates_and_merge_at_phone_width(new_context: Any, owner: Any
     page.get_by_role("button", name="Merge", exact=True).click()
     expect(page.get_by_text("Contacts merged.")).to_be_visible()
     assert Contact.objects.filter(book=book, uid__in=["b-1", "b-2"]).count() == 1
-
-
-@pytest.fixture
-def _forget_broker_keys() -> Iterator[None]:
-    yield
-    r = get_redis()
-    keys = list(r.scan_iter(f"{settings.RUCHE_REDIS_PREFIX}:celery:*", count=500))
-    if keys:
-        r.delete(*keys)
 
 
 @pytest.mark.usefixtures("_forget_broker_keys")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from django.urls import reverse
 
 from apps.contacts import services, tasks
 from apps.contacts.models import AddressBook, Contact
-from apps.core.redis import get_redis
 from apps.core.sharing import ShareLevel, share_grant, share_revoke
 from groupware.celery import app
 from tests.core.conftest import wait_until
@@ -165,16 +163,6 @@ def test_hostile_uploads_are_refused_or_reported(
 
 
 # ---------------------------------------------------------------- with a real worker
-@pytest.fixture
-def _forget_broker_keys() -> Iterator[None]:
-    """The broker's queues live under this test worker's Redis prefix: drop them afterwards."""
-    yield
-    r = get_redis()
-    keys = list(r.scan_iter(f"{settings.RUCHE_REDIS_PREFIX}:celery:*", count=500))
-    if keys:
-        r.delete(*keys)
-
-
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("_forget_broker_keys")

@@ -198,3 +198,19 @@ def test_apple_labelled_lines_keep_their_own_label() -> None:
     assert "item1.X-ABLABEL:Mine" in text
     assert "item2.EMAIL:z@b.test" in text
     assert "item2.X-ABLABEL:Theirs" in text
+
+
+def test_merge_keeps_both_cards_uri_values_whole() -> None:
+    from tests.contacts.test_vcards import LOSSY_FOR_VOBJECT
+
+    other = (
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:lossy-2\r\nFN:Ana Lima\r\nEMAIL:ana@lima.test\r\n"
+        "LOGO:data:image/png;base64,AAAA,BBBB\r\nEND:VCARD\r\n"
+    )
+    plan = merge.merged_card(keep=LOSSY_FOR_VOBJECT, other=other)
+    lines = plan.text.split("\r\n")
+    assert "RELATED;TYPE=friend:urn:uuid:a,b" in lines
+    assert "NICKNAME:Ana,Anita" in lines
+    assert " UAAAAABJRU5ErkJggg==" in lines  # keep's folded photo, untouched
+    assert "LOGO:data:image/png;base64,AAAA,BBBB" in lines
+    assert any(line.startswith("EMAIL") and line.endswith("ana@lima.test") for line in lines)

@@ -134,3 +134,33 @@ def test_split_cards_keeps_each_card_apart() -> None:
 def test_a_card_without_any_name_is_refused_before_writing() -> None:
     with pytest.raises(vcards.VCardError, match="no name"):
         vcards.new_card(vcards.CardFields(note="who?"))
+
+
+LOSSY_FOR_VOBJECT = (
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:lossy-1\r\nFN:Ana Lima\r\nN:Lima;Ana;;;\r\n"
+    "NICKNAME:Ana,Anita\r\nURL:https://lima.test/?a=1,2\r\nX-CUSTOM:one,two\r\n"
+    "RELATED;TYPE=friend:urn:uuid:a,b\r\nIMPP:xmpp:ana@lima.test\r\n"
+    "PHOTO:data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2O\r\n"
+    " UAAAAABJRU5ErkJggg==\r\nEND:VCARD\r\n"
+)
+
+
+def test_a_browser_edit_rewrites_only_the_changed_properties() -> None:
+    # vobject reads NICKNAME, URL, X-… and 4.0 data: URIs as one text cut at the first comma:
+    # an edit of the name must leave those lines exactly as the client wrote them.
+    fields = vcards.read_fields(vcards.parse_card(LOSSY_FOR_VOBJECT))
+    assert vcards.edit_card(LOSSY_FOR_VOBJECT, fields) == LOSSY_FOR_VOBJECT
+    fields.full_name = "Ana Lima-Costa"
+    edited = vcards.edit_card(LOSSY_FOR_VOBJECT, fields)
+    assert "FN:Ana Lima-Costa\r\n" in edited
+    for line in LOSSY_FOR_VOBJECT.split("\r\n")[4:-2]:
+        assert line in edited.split("\r\n")
+    assert "FN:Ana Lima\r\n" not in edited
+
+
+def test_a_new_property_goes_before_the_end_and_the_rest_stays() -> None:
+    fields = vcards.read_fields(vcards.parse_card(LOSSY_FOR_VOBJECT))
+    fields.note = "Met at the fair, 2026"
+    edited = vcards.edit_card(LOSSY_FOR_VOBJECT, fields)
+    assert edited.endswith("NOTE:Met at the fair\\, 2026\r\nEND:VCARD\r\n")
+    assert edited.startswith(LOSSY_FOR_VOBJECT.removesuffix("END:VCARD\r\n"))

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -160,6 +161,15 @@ def contact_delete(request: AuthedRequest, contact_id: int) -> HttpResponse:
     return render(request, "contacts/delete.html", {"contact": contact})
 
 
+def upload_error(upload: UploadedFile | None) -> str:
+    """Why an uploaded .vcf file cannot be imported, in words; "" when it can (both import pages)."""
+    if upload is None:
+        return _("Choose a .vcf file to import.")
+    if upload.size is not None and upload.size > services.MAX_IMPORT_BYTES:
+        return _("The file is larger than %(size)d MiB.") % {"size": services.MAX_IMPORT_BYTES // 2**20}
+    return ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def book_import(request: AuthedRequest, book_id: int) -> HttpResponse:
@@ -168,11 +178,8 @@ def book_import(request: AuthedRequest, book_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            error = _("Choose a .vcf file to import.")
-        elif upload.size is not None and upload.size > services.MAX_IMPORT_BYTES:
-            error = _("The file is larger than %(size)d MiB.") % {"size": services.MAX_IMPORT_BYTES // 2**20}
-        else:
+        error = upload_error(upload)
+        if upload is not None and not error:
             result = services.book_import(book=book, data=upload.read())
             count = result.created + result.updated
             messages.success(

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.contacts import groups, merge, selectors, services, tasks, vcards
 from apps.contacts.access import ShareLevel, address_book_for_user, book_level, contact_for_user
 from apps.contacts.models import AddressBook, Contact
+from apps.contacts.views.contacts import upload_error
 from apps.core.types import AuthedRequest
 
 GROUP_PAGE_SIZE = selectors.PAGE_SIZE
@@ -238,11 +239,8 @@ def import_start(request: AuthedRequest, book_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            error = _("Choose a .vcf file to import.")
-        elif upload.size is not None and upload.size > services.MAX_IMPORT_BYTES:
-            error = _("The file is larger than %(size)d MiB.") % {"size": services.MAX_IMPORT_BYTES // 2**20}
-        else:
+        error = upload_error(upload)
+        if upload is not None and not error:
             job_id = tasks.import_job_start(book=book, owner_id=request.user.pk, chunks=upload.chunks())
             return redirect("contacts:import_job", job_id)
     return render(
