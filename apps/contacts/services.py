@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.contacts import groups, merge, vcards
+from apps.accounts.avatars import square_thumbnail
+from apps.contacts import groups, merge, photos, vcards
 from apps.contacts.models import AddressBook, Contact
 from apps.core.changes import change_record, change_record_many
 from apps.core.sharing import share_delete_all, share_revoke, shares_of
@@ -425,3 +426,18 @@ def book_leave(*, user: User, book: AddressBook) -> None:
     if own is None:
         raise BookLeaveError("group")
     share_revoke(actor=user, collection=book, owner_id=book.owner_id, share_id=own.pk)
+
+
+# ---------------------------------------------------------------- photos
+@transaction.atomic
+def contact_photo_set(*, contact: Contact, image: bytes | None) -> Contact:
+    """Stores `image` (any PNG/JPEG/GIF/WebP, redrawn as a square JPEG) as the card's photo, or
+    removes the photo (None). ValidationError when the image cannot be read; other properties kept."""
+    jpeg = square_thumbnail(image, size=photos.PHOTO_SIZE, image_format="JPEG") if image is not None else None
+    text = vcards.rewrite_card(contact.vcard, lambda card: photos.set_photo(card, jpeg))
+    if text == contact.vcard:
+        return contact
+    _apply(contact, text, vcards.parse_card(text))
+    contact.save()
+    change_record(contact.book, contact.href)
+    return contact

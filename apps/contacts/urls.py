@@ -13,6 +13,8 @@ urlpatterns = [
     path("<int:contact_id>/", views.contact_detail, name="detail"),
     path("<int:contact_id>/edit/", views.contact_edit, name="edit"),
     path("<int:contact_id>/delete/", views.contact_delete, name="delete"),
+    path("<int:contact_id>/photo.jpg", views.contact_photo, name="photo"),
+    path("<int:contact_id>/photo/", views.contact_photo_set, name="photo_set"),
     path("books/<int:book_id>/import/", views.book_import, name="import"),
     path("books/<int:book_id>/export.vcf", views.book_export, name="export"),
     # address books and sharing (books work)

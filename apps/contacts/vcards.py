@@ -56,7 +56,7 @@ for _name in ("LOGO", "SOUND", "KEY", "RELATED", "MEMBER", "SOURCE", "IMPP", "FB
     vobject.base.registerBehavior(_UriBehavior, _name)
     # vobject only looks a behaviour up for the card's "known children" (any number allowed).
     vobject.vcard.VCard3_0.knownChildren.setdefault(_name, (0, None, None))
-vobject.base.registerBehavior(_UriPhoto, "PHOTO")
+vobject.base.registerBehavior(_UriPhoto, "PHOTO", default=True)  # ahead of vobject's own
 
 
 class VCardError(ValueError):

@@ -6,18 +6,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.contacts import selectors, services, vcards
+from apps.contacts import photos, selectors, services, vcards
 from apps.contacts.access import ShareLevel, address_book_for_user, book_level, contact_for_user
 from apps.contacts.forms import ContactForm
 from apps.contacts.views.books import book_choice, book_context, list_url
@@ -50,11 +52,13 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> HttpResponse:
         card = vcards.parse_card(contact.vcard)
     except vcards.VCardError:
         # A card a client stored that vobject cannot read any more: show what the columns hold.
-        fields, addresses = vcards.CardFields(full_name=contact.full_name), []
+        fields, addresses, has_photo = vcards.CardFields(full_name=contact.full_name), [], False
         if contact.email:
             fields.emails = [vcards.Typed(contact.email)]
     else:
         fields, addresses = vcards.read_fields(card), vcards.addresses(card)
+        # Only a photo that redraws is announced (a broken one would show a broken image).
+        has_photo = photos.has_photo_property(card) and photos.contact_photo_jpeg(contact) is not None
     level = book_level(user=request.user, book=contact.book)
     compose_url = ""
     if fields.emails:
@@ -69,6 +73,7 @@ def contact_detail(request: AuthedRequest, contact_id: int) -> HttpResponse:
             "addresses": addresses,
             "compose_url": compose_url,
             "can_write": level >= ShareLevel.WRITE,
+            "has_photo": has_photo,
             # The book the card is in, named on the page when it is not the user's own.
             "book": contact.book,
             "book_shared": contact.book.owner_id != request.user.pk,
@@ -195,3 +200,42 @@ def book_export(request: AuthedRequest, book_id: int) -> HttpResponse:
     response = HttpResponse(services.book_export(book=book), content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="contacts.vcf"'
     return response
+
+
+@login_required
+@require_GET
+def contact_photo(request: AuthedRequest, contact_id: int) -> HttpResponse:
+    """The contact's photo as Ruche's own JPEG redraw (never the card's bytes), or 404."""
+    contact = contact_for_user(user=request.user, contact_id=contact_id)
+    jpeg = photos.contact_photo_jpeg(contact)
+    if jpeg is None:
+        raise Http404
+    response = HttpResponse(jpeg, content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
+@login_required
+@require_POST
+def contact_photo_set(request: AuthedRequest, contact_id: int) -> HttpResponse:
+    """Sets the photo from an upload, or removes it ("remove" in the form)."""
+    contact = contact_for_user(user=request.user, contact_id=contact_id, write=True)
+    upload = request.FILES.get("photo")
+    try:
+        if request.POST.get("remove"):
+            services.contact_photo_set(contact=contact, image=None)
+            messages.success(request, _("Photo removed."))
+        elif upload is None:
+            messages.error(request, _("Choose a picture first."))
+        elif upload.size is None or upload.size > settings.RUCHE_AVATAR_MAX_BYTES:
+            messages.error(request, _("The picture is too large."))
+        else:
+            services.contact_photo_set(contact=contact, image=upload.read())
+            messages.success(request, _("Photo saved."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except vcards.VCardError as error:
+        messages.error(request, str(error))
+    return redirect("contacts:detail", contact.pk)
