@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
@@ -197,11 +198,15 @@ def run(args: argparse.Namespace) -> None:
 
     def pages(book: Any, total: int) -> dict[str, Callable[[], Any]]:
         list_url = f"/contacts/?book={book.pk}"
-        middle = max(1, total // 50 // 2)
+        # The middle of the book, reached as the "Next" links do (a keyset cursor, not a page number).
+        from apps.contacts import selectors
+
+        halfway = selectors.contact_list(book=book).only("id", "sort_key")[total // 2]
+        middle = quote(f"{halfway.pk}:{halfway.sort_key}")
         partial = {"X-Ruche-Partial": "results"}
         return {
             "list, first page": lambda: client.get(list_url),
-            "list, middle page": lambda: client.get(f"{list_url}&page={middle}"),
+            "list, middle page": lambda: client.get(f"{list_url}&after={middle}"),
             "search as you type 'mar'": lambda: client.get(f"{list_url}&q=mar", headers=partial),
             f"search a rare word '{RARE.lower()[:6]}'": lambda: client.get(
                 f"{list_url}&q={RARE.lower()[:6]}", headers=partial

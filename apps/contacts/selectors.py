@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
 from apps.contacts.models import AddressBook, Contact
@@ -40,15 +39,77 @@ def books_for_user(*, user: User) -> list[VisibleBook]:
 
 
 def contact_list(*, book: AddressBook, query: str = "") -> QuerySet[Contact]:
-    """The book's contacts by sort key; `query` keeps those whose name, mail, phone or organisation holds every word."""
-    contacts = Contact.objects.filter(book=book).only("id", "full_name", "email", "organisation", "book_id")
+    """The book's contacts by sort key; `query` keeps those whose name, mail, phone or organisation holds every word.
+
+    Apple-style group cards (`kind="group"`) are groups, listed on the groups page, not people.
+    """
+    contacts = (
+        Contact.objects.filter(book=book)
+        .exclude(kind="group")
+        .only("id", "full_name", "email", "organisation", "book_id")
+    )
     for word in query.casefold().split()[:8]:
         contacts = contacts.filter(search_text__contains=word)
     return contacts.order_by("sort_key", "pk")
 
 
-def contact_page(*, book: AddressBook, query: str, number: str | int | None) -> Page[Contact]:
-    return Paginator(contact_list(book=book, query=query), PAGE_SIZE).get_page(number)
+@dataclass(frozen=True)
+class ContactPage:
+    """One page of a book's contacts by keyset: no OFFSET and no COUNT, so page 500 of a
+    50,000-card book costs what page 1 does (an index range on (book, sort_key, id))."""
+
+    object_list: list[Contact]
+    next_cursor: str  # "" on the last page
+    previous_cursor: str  # "" on the first page
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.next_cursor or self.previous_cursor)
+
+
+def _cursor(contact: Contact) -> str:
+    return f"{contact.pk}:{contact.sort_key}"
+
+
+def _keyset(cursor: str) -> tuple[int, str] | None:
+    pk, _sep, sort_key = cursor.partition(":")
+    return (int(pk), sort_key) if pk.isdigit() and len(cursor) < 1100 else None
+
+
+def contact_page(*, book: AddressBook, query: str, after: str = "", before: str = "") -> ContactPage:
+    """The page after the `after` cursor, before the `before` cursor, or the first page."""
+    contacts = contact_list(book=book, query=query).only(
+        "id", "full_name", "email", "organisation", "book_id", "sort_key"
+    )
+    backwards = _keyset(before) if before else None
+    forwards = _keyset(after) if after and backwards is None else None
+    if backwards is not None:
+        pk, key = backwards
+        rows = list(
+            contacts.filter(Q(sort_key__lt=key) | Q(sort_key=key, pk__lt=pk), sort_key__lte=key).order_by(
+                "-sort_key", "-pk"
+            )[: PAGE_SIZE + 1]
+        )
+        more_before = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE][::-1]
+        return ContactPage(
+            object_list=rows,
+            next_cursor=_cursor(rows[-1]) if rows else "",
+            previous_cursor=_cursor(rows[0]) if rows and more_before else "",
+        )
+    if forwards is not None:
+        pk, key = forwards
+        # The redundant `sort_key >= key` lets the database start an index range there instead of
+        # reading the OR's two branches from the start of the book.
+        contacts = contacts.filter(Q(sort_key__gt=key) | Q(sort_key=key, pk__gt=pk), sort_key__gte=key)
+    rows = list(contacts[: PAGE_SIZE + 1])
+    more_after = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return ContactPage(
+        object_list=rows,
+        next_cursor=_cursor(rows[-1]) if rows and more_after else "",
+        previous_cursor=_cursor(rows[0]) if rows and forwards is not None else "",
+    )
 
 
 # ---------------------------------------------------------------- sharing dialog (books work)

@@ -36,7 +36,9 @@ def contact_list(request: AuthedRequest) -> HttpResponse:
     choice = book_choice(request, request.GET.get("book"))
     book = choice.current.book
     query = request.GET.get("q", "")[:200]
-    page = selectors.contact_page(book=book, query=query, number=request.GET.get("page"))
+    page = selectors.contact_page(
+        book=book, query=query, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
     context = {**book_context(choice), "page": page, "query": query}
     # The search box's module asks for the results alone while the user types.
     if request.headers.get("X-Ruche-Partial") == "results":
