@@ -24,10 +24,15 @@ class VisibleBook:
     owned: bool
 
 
+def _readable_books(user: User, shared: dict[int, ShareLevel]) -> QuerySet[AddressBook]:
+    """The user's own books and those `shared` with them (from collections_shared_with)."""
+    return AddressBook.objects.filter(Q(owner=user) | Q(pk__in=list(shared)))
+
+
 def books_for_user(*, user: User) -> list[VisibleBook]:
     """The user's own books, then the books shared with them (each with the level held)."""
     shared = collections_shared_with(user, AddressBook.share_kind)
-    books = AddressBook.objects.filter(Q(owner=user) | Q(pk__in=list(shared))).select_related("owner")
+    books = _readable_books(user, shared).select_related("owner")
     visible = [
         VisibleBook(
             book=b, level=ShareLevel.MANAGE if b.owner_id == user.pk else shared[b.pk], owned=b.owner_id == user.pk
@@ -167,8 +172,9 @@ def contacts_suggest(*, user: User, query: str, limit: int) -> list[Person]:
     query = query.strip().casefold()
     if not query:
         return []
-    shared = collections_shared_with(user, AddressBook.share_kind)
-    book_ids = list(AddressBook.objects.filter(Q(owner=user) | Q(pk__in=list(shared))).values_list("pk", flat=True))
+    book_ids = list(
+        _readable_books(user, collections_shared_with(user, AddressBook.share_kind)).values_list("pk", flat=True)
+    )
     rows = (
         Contact.objects.filter(book_id__in=book_ids, kind="", search_text__contains=query)
         .exclude(match_keys="")

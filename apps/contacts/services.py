@@ -200,9 +200,15 @@ def book_update(*, book: AddressBook, name: str | None = None, description: str 
     return book
 
 
+class PersonalBookError(Exception):
+    """The personal book cannot be deleted (the browser and DAV clients are told so)."""
+
+
 @transaction.atomic
 def book_delete(*, book: AddressBook) -> None:
-    """Deletes a book, its cards and its shares. The personal book is recreated empty on next use."""
+    """Deletes a book, its cards and its shares; never the personal book (PersonalBookError)."""
+    if book.personal:
+        raise PersonalBookError
     share_delete_all(collection=book)
     book.delete()
 

@@ -329,7 +329,12 @@ def delete(request: HttpRequest, res: Resource) -> HttpResponse:
         if res.book is None:
             raise DavError(404)
         if res.book.owner_id == res.user.pk:
-            services.book_delete(book=res.book)
+            try:
+                services.book_delete(book=res.book)
+            except services.PersonalBookError:
+                raise DavError(
+                    403, (DAV, "need-privileges"), _("The personal address book cannot be deleted.")
+                ) from None
             return HttpResponse(status=204)
         # A grantee "deleting" a shared book in their client leaves the share, as in the browser:
         # nobody but the owner wipes the owner's cards.

@@ -3,7 +3,9 @@
 `ImapConnection` is one logged-in session with intent-named methods: the folder list with
 special-use roles, SELECT/EXAMINE state (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ), UID searches,
 header FETCH over UID ranges, flag-change FETCH (CONDSTORE/QRESYNC), raw bodies and parts with
-BODY.PEEK (never setting \\Seen), flag writes, and IDLE for the push process.
+BODY.PEEK (never setting \\Seen). Its writes (flags, APPEND, MOVE/COPY/EXPUNGE, the folder tree)
+are the `ImapWriting` mixin in imap_write.py, IDLE for the push process the `ImapPush` mixin in
+imap_idle.py; its types are in imap_types.py and its pure response parsing in imap_parse.py.
 
 Speed matters for the sync: FETCH responses are read by imaplib but parsed here, by a small
 tokenizer made for FETCH responses, because imapclient's generic parser costs about two thirds
@@ -19,21 +21,20 @@ import re
 import socket
 import ssl
 from collections.abc import Sequence
-from datetime import date, datetime
-from email.message import EmailMessage
+from datetime import date
 from types import TracebackType
 from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from imapclient.imapclient import SocketTimeout, _parse_untagged_response
+from imapclient.imapclient import SocketTimeout
 
 from apps.core.tls import default_ssl_context
+from apps.mail.imap_idle import ImapPush
 from apps.mail.imap_parse import (  # the adapter's own parsing helpers
     _build,
     _flags,
     _folder_name,
-    _idle_events,
     _int,
     _modseq,
     _search_string,
@@ -60,6 +61,7 @@ from apps.mail.imap_types import (
     ImapSettings,
     SearchCriteria,
 )
+from apps.mail.imap_write import ImapWriting
 
 # The types live in imap_types.py; callers keep importing them from the adapter.
 __all__ = [
@@ -105,10 +107,7 @@ INDEX_HEADER_FIELDS = (
 INDEX_FETCH_ITEMS = f"UID FLAGS RFC822.SIZE INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS ({INDEX_HEADER_FIELDS})]"
 
 
-_PEEK_BYTES = 8192
-
-
-class ImapConnection:
+class ImapConnection(ImapWriting, ImapPush):
     """One logged-in IMAP session: `with ImapConnection(ImapSettings.for_account(a)) as imap: ...`."""
 
     def __init__(
@@ -538,36 +537,6 @@ class ImapConnection:
             raise ImapCommandError(f"The IMAP server {self.settings.host} refused {name}: {detail}")
         return typ, data
 
-    # ------------------------------------------------------------ writes
-    def add_flags(self, folder: str, uids: Sequence[int], flags: Sequence[str]) -> None:
-        self._store(folder, uids, "+FLAGS.SILENT", flags)
-
-    def remove_flags(self, folder: str, uids: Sequence[int], flags: Sequence[str]) -> None:
-        self._store(folder, uids, "-FLAGS.SILENT", flags)
-
-    def set_flags(self, folder: str, uids: Sequence[int], flags: Sequence[str]) -> None:
-        self._store(folder, uids, "FLAGS.SILENT", flags)
-
-    def _store(self, folder: str, uids: Sequence[int], action: str, flags: Sequence[str]) -> None:
-        if not uids:
-            return
-        for flag in flags:
-            if not re.fullmatch(r"\\?[A-Za-z0-9$_.\-]+", flag):
-                raise ImapCommandError(f"{flag!r} is not a valid IMAP flag.")
-        self._ensure_selected(folder, readonly=False)
-        self._command("STORE", "STORE", uid_set_from(uids), action, f"({' '.join(flags)})")
-
-    def append(
-        self,
-        folder: str,
-        message: EmailMessage | bytes,
-        *,
-        flags: tuple[bytes, ...] = (),
-        received_at: datetime | None = None,
-    ) -> None:
-        raw = message if isinstance(message, bytes) else message.as_bytes()
-        self._call(self.client.append, folder, raw, flags=flags, msg_time=received_at)
-
     def folder_for_role(self, role: str) -> str | None:
         """The folder the server marks with a special-use attribute (`sent`, `drafts`…), if any."""
         return self._call(self.client.find_special_folder, SPECIAL_USE[role])
@@ -575,54 +544,6 @@ class ImapConnection:
     def message_count(self, folder: str) -> int:
         status = self._call(self.client.folder_status, folder, [b"MESSAGES"])
         return int(status[b"MESSAGES"])
-
-    # ------------------------------------------------------------ push
-    def noop(self) -> list[IdleEvent]:
-        _answer, responses = self._call(self.client.noop)
-        return _idle_events(responses)
-
-    def idle_start(self, folder: str = "INBOX") -> None:
-        """Selects the folder (read-only) and enters IDLE; then call idle_check() in a loop."""
-        if not self.has("IDLE"):
-            raise ImapCommandError(f"The IMAP server {self.settings.host} does not support IDLE.")
-        self._ensure_selected(folder, readonly=True)
-        self._call(self.client.idle)
-
-    def idle_check(self, timeout: float) -> list[IdleEvent]:
-        """Waits up to `timeout` seconds for changes; returns them (empty when nothing happened)."""
-        buffered = self._buffered_lines()
-        if buffered:
-            return _idle_events(buffered)
-        return _idle_events(self._call(self.client.idle_check, timeout=timeout))
-
-    def _buffered_lines(self) -> list[Any]:
-        """Whole response lines already read from the socket but not yet consumed.
-
-        A change made while we synced is announced right behind IDLE's "+ idling", often in the
-        same packet: imaplib's reader buffers it, and imapclient's idle_check, which waits on the
-        socket, would not see it until the server spoke again (seconds, or never).
-        """
-        imap = self.client._imap
-        sock = self.client.socket()
-        lines = []
-        sock.setblocking(False)
-        try:
-            while True:
-                try:
-                    pending = imap.file.peek(_PEEK_BYTES)
-                except OSError:  # nothing buffered, nothing on the socket (SSL says it its own way)
-                    break
-                if b"\n" not in pending:
-                    break  # nothing, or half a line: the socket wait will see the rest arrive
-                lines.append(_parse_untagged_response(imap._get_line()))
-        finally:
-            sock.setblocking(True)
-            self.client._set_read_timeout()
-        return lines
-
-    def idle_done(self) -> list[IdleEvent]:
-        _answer, responses = self._call(self.client.idle_done)
-        return _idle_events(responses)
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -636,136 +557,6 @@ class ImapConnection:
             raise ImapCommandError(
                 f"The IMAP server {self.settings.host} answered with an error: {_reason(exc)}"
             ) from None
-
-    # ------------------------------------------------------------ organising (apps.mail.organise)
-    def move(self, folder: str, uids: Sequence[int], destination: str) -> dict[int, int]:
-        """Moves messages to another folder; returns {source UID: destination UID} as COPYUID tells.
-
-        UID MOVE when the server has MOVE (RFC 6851), else UID COPY, \\Deleted and an expunge of
-        exactly those UIDs (UID EXPUNGE with UIDPLUS, else EXPUNGE). UIDs no longer in the folder
-        (another client moved them) are simply absent from the answer.
-        """
-        if not uids:
-            return {}
-        self._ensure_selected(folder, readonly=False)
-        target = self._mailbox(destination)
-        if self.has("MOVE"):
-            _typ, data = self._command("MOVE", "MOVE", uid_set_from(uids), target)
-            return self._copyuid(data, uids)
-        mapping = self.copy(folder, uids, destination)
-        self.add_flags(folder, uids, ("\\Deleted",))
-        self.expunge_uids(folder, uids)
-        return mapping
-
-    def copy(self, folder: str, uids: Sequence[int], destination: str) -> dict[int, int]:
-        """UID COPY; returns {source UID: destination UID} when the server has UIDPLUS."""
-        if not uids:
-            return {}
-        self._ensure_selected(folder, readonly=False)
-        _typ, data = self._command("COPY", "COPY", uid_set_from(uids), self._mailbox(destination))
-        return self._copyuid(data, uids)
-
-    def expunge_uids(self, folder: str, uids: Sequence[int]) -> None:
-        """Removes these \\Deleted messages for good: UID EXPUNGE (UIDPLUS), else a plain EXPUNGE,
-        which also removes what other clients marked \\Deleted in the folder (RFC 3501 has no better)."""
-        if not uids:
-            return
-        self._ensure_selected(folder, readonly=False)
-        if self.has("UIDPLUS"):
-            self._command("EXPUNGE", "EXPUNGE", uid_set_from(uids))
-        else:
-            self._call(self.client.expunge)
-        self._forget_untagged()
-
-    def delete_uids(self, folder: str, uids: Sequence[int]) -> None:
-        """Deletes messages for good (\\Deleted, then an expunge of those UIDs)."""
-        self.add_flags(folder, uids, ("\\Deleted",))
-        self.expunge_uids(folder, uids)
-
-    def uids_with_message_id(self, folder: str, message_id: str) -> list[int]:
-        """UIDs of the folder's messages whose Message-ID header is this one (a retry finds what it moved)."""
-        self._ensure_selected(folder, readonly=True)
-        found = self._call(self.client.search, [b"HEADER", b"Message-ID", _search_string(message_id)])
-        return sorted(int(uid) for uid in found)
-
-    def folder_exists(self, name: str) -> bool:
-        return bool(self._call(self.client.folder_exists, name))
-
-    def create_folder(self, name: str) -> None:
-        self._call(self.client.create_folder, name)
-
-    def rename_folder(self, name: str, new_name: str) -> None:
-        self._leave(name)
-        self._call(self.client.rename_folder, name, new_name)
-
-    def delete_folder(self, name: str) -> None:
-        self._leave(name)
-        self._call(self.client.delete_folder, name)
-
-    def subscribe(self, name: str) -> None:
-        self._call(self.client.subscribe_folder, name)
-
-    def unsubscribe(self, name: str) -> None:
-        self._call(self.client.unsubscribe_folder, name)
-
-    def _leave(self, name: str) -> None:
-        # A folder being renamed or deleted must not stay selected by this session.
-        if self._selected is not None and self._selected[0] == name:
-            self._selected = None
-            if self.has("UNSELECT"):
-                self._call(self.client.unselect_folder)
-            else:  # CLOSE would expunge: EXAMINE the Inbox instead
-                self.select("INBOX", readonly=True)
-
-    def _mailbox(self, name: str) -> str:
-        if re.search(r"[\x00-\x1f\x7f]", name):
-            raise ImapCommandError(f"{name!r} is not a valid folder name.")
-        # Modified UTF-7, quoted: plain ASCII whatever the name.
-        return bytes(self.client._normalise_folder(name)).decode("ascii")
-
-    def _copyuid(self, data: list[Any], uids: Sequence[int]) -> dict[int, int]:
-        """{source: destination} from a COPYUID response code (tagged for COPY, untagged for MOVE)."""
-        codes = [
-            match.group(1)
-            for item in data
-            if isinstance(item, bytes) and (match := re.search(rb"\[COPYUID\s+([^\]]+)\]", item))
-        ]
-        codes += [item for item in self.client._imap.untagged_responses.pop("COPYUID", []) if isinstance(item, bytes)]
-        self._forget_untagged()
-        mapping: dict[int, int] = {}
-        for code in codes:
-            match = re.fullmatch(rb"\s*(\d+)\s+([0-9:,]+)\s+([0-9:,]+)\s*", code)
-            if not match:
-                continue
-            sources, targets = expand_uid_set(match.group(2)), expand_uid_set(match.group(3))
-            if len(sources) == len(targets):
-                mapping.update(zip(sources, targets, strict=True))
-        wanted = {int(uid) for uid in uids}
-        return {source: target for source, target in mapping.items() if source in wanted}
-
-    def _forget_untagged(self) -> None:
-        # EXPUNGE/OK answers of our own commands pile up in imaplib otherwise (pooled connections).
-        for name in ("EXPUNGE", "OK", "VANISHED", "EXISTS", "RECENT", "FETCH"):
-            self.client._imap.untagged_responses.pop(name, None)
-
-    # ------------------------------------------------------------ composing (apps.mail.drafts, outbox)
-    def append_returning_uid(
-        self, folder: str, raw: bytes, *, flags: tuple[bytes, ...] = (), received_at: datetime | None = None
-    ) -> int | None:
-        """APPEND; the new message's UID from APPENDUID (UIDPLUS), else found by its Message-ID,
-        else None (the caller then cannot delete this exact copy later)."""
-        answer = self._call(self.client.append, folder, raw, flags=flags, msg_time=received_at)
-        text = answer if isinstance(answer, bytes) else str(answer).encode()
-        match = re.search(rb"\[APPENDUID\s+\d+\s+(\d+)\]", text)
-        if match:
-            return int(match.group(1))
-        found = re.search(rb"^Message-ID:\s*(<[^>\r\n]+>)", raw, re.IGNORECASE | re.MULTILINE)
-        if found:
-            if self._selected is not None and self._selected[0] == folder:
-                self._selected = None  # a fresh SELECT sees the new message
-            uids = self.uids_with_message_id(folder, found.group(1).decode("ascii", "replace"))
-            return uids[-1] if uids else None
-        return None
 
 
 def imap_check_login(settings: ImapSettings) -> set[str]:

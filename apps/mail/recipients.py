@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -180,6 +180,20 @@ def _uses(owner_id: int, addresses: list[str]) -> dict[str, int]:
     return {address: sent * 3 + received for address, sent, received in rows}
 
 
+def _ranked(owner_id: int, people: Sequence[Any], source: str, base: float) -> list[Suggestion]:
+    """Suggestions for `people` (each with name, address, prefix), ranked by use, then by `base`."""
+    uses = _uses(owner_id, [p.address for p in people])
+    return [
+        Suggestion(
+            name=p.name,
+            address=p.address,
+            source=source,
+            rank=uses.get(p.address, 0) + base + (PREFIX_BONUS if p.prefix else 0),
+        )
+        for p in people
+    ]
+
+
 class ContactsSource:
     """Mails of the contacts in every address book the person can read (own and shared)."""
 
@@ -189,17 +203,7 @@ class ContactsSource:
         user = User.objects.filter(pk=owner_id).first()
         if user is None:
             return []
-        people = contacts_suggest(user=user, query=query, limit=limit)
-        uses = _uses(owner_id, [p.address for p in people])
-        return [
-            Suggestion(
-                name=p.name,
-                address=p.address,
-                source=self.name,
-                rank=uses.get(p.address, 0) + CONTACT_RANK + (PREFIX_BONUS if p.prefix else 0),
-            )
-            for p in people
-        ]
+        return _ranked(owner_id, contacts_suggest(user=user, query=query, limit=limit), self.name, CONTACT_RANK)
 
 
 class DirectorySource:
@@ -208,17 +212,7 @@ class DirectorySource:
     name = "directory"
 
     def suggest(self, *, owner_id: int, query: str, limit: int) -> list[Suggestion]:
-        people = directory_suggest(query=query, limit=limit)
-        uses = _uses(owner_id, [p.address for p in people])
-        return [
-            Suggestion(
-                name=p.name,
-                address=p.address,
-                source=self.name,
-                rank=uses.get(p.address, 0) + DIRECTORY_RANK + (PREFIX_BONUS if p.prefix else 0),
-            )
-            for p in people
-        ]
+        return _ranked(owner_id, directory_suggest(query=query, limit=limit), self.name, DIRECTORY_RANK)
 
 
 SOURCES += [ContactsSource(), DirectorySource()]

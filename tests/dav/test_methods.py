@@ -235,3 +235,9 @@ def test_depth_one_propfind_reads_cards_in_one_query(owner_dav: Dav, owner: Any)
         assert response.content.count(b"<d:getetag>") == total
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_personal_book_cannot_be_deleted(owner_dav: Dav, owner: Any) -> None:
+    owner_dav.put(book_url(owner, "contacts") + "a.vcf", card("a"))
+    assert owner_dav("DELETE", book_url(owner, "contacts")).status_code == 403
+    assert AddressBook.objects.filter(owner=owner, personal=True).get().contacts.count() == 1
