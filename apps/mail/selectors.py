@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from django.db.models import Count, Q, QuerySet
+from django.db import models
+from django.db.models import Count, FilteredRelation, Q, QuerySet
 
 from apps.mail.models import Folder, MailAccount, MailPreferences, Message
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 def mail_accounts_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[MailAccount]:
@@ -38,25 +42,41 @@ class AccountFolders:
     folders: list[FolderEntry]
 
 
-_RAIL_FIELDS = ("account", "name", "delimiter", "role", "subscribed", "unread", "total")
+# Only what the folder rail (and the toolbar's "Move to" menu) shows: this runs on every mailbox page.
+_RAIL_ACCOUNT_FIELDS = ("id", "label", "email_address", "sync_status", "last_error", "sieve_port")
+_RAIL_FOLDER_FIELDS = ("id", "name", "delimiter", "role", "subscribed", "unread", "total")
 
 
 def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[AccountFolders]:
-    """Each account with its folders: special folders first, then the others as a tree."""
-    accounts = list(mail_accounts_for_user(user=user))
-    by_account: dict[int, list[Folder]] = {a.pk: [] for a in accounts}
-    # Only what the folder rail shows: this runs on every mailbox page.
-    shown = Folder.objects.filter(account__in=accounts, subscribed=True).only(*_RAIL_FIELDS).order_by("name")
-    for folder in shown:
-        by_account[folder.account_id].append(folder)
+    """Each account with its folders: special folders first, then the others as a tree.
+
+    One query: the accounts joined to their subscribed folders (an account without any is listed too).
+    """
+    if not user.is_authenticated:
+        return []
+    rows = (
+        MailAccount.objects.filter(owner_id=user.pk)
+        .annotate(shown=FilteredRelation("folders", condition=Q(folders__subscribed=True)))
+        .order_by("label", "email_address", "id", "shown__name")
+        .values_list(*_RAIL_ACCOUNT_FIELDS, *(f"shown__{name}" for name in _RAIL_FOLDER_FIELDS))
+    )
+    accounts: dict[int, tuple[MailAccount, list[Folder]]] = {}
+    account_from = _instances(MailAccount, _RAIL_ACCOUNT_FIELDS, rows.db)
+    folder_from = _instances(Folder, ("account_id", *_RAIL_FOLDER_FIELDS), rows.db)
+    split = len(_RAIL_ACCOUNT_FIELDS)
+    for row in rows:
+        account_id = row[0]
+        if account_id not in accounts:
+            accounts[account_id] = (account_from(row[:split]), [])
+        if row[split] is not None:
+            folder = folder_from((account_id, *row[split:]))
+            accounts[account_id][1].append(folder)
     result = []
-    for account in accounts:
-        folders = sorted(
-            by_account[account.pk],
-            key=lambda f: (_ROLE_ORDER.get(f.role, 9), f.name.casefold() if not f.role else ""),
-        )
+    for account, shown in accounts.values():
+        folders = sorted(shown, key=lambda f: (_ROLE_ORDER.get(f.role, 9), f.name.casefold() if not f.role else ""))
         entries = []
         for folder in folders:
+            folder.account = account
             parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
             label = folder.get_role_display() if folder.role else parts[-1]
             entries.append(FolderEntry(folder=folder, label=str(label), depth=0 if folder.role else len(parts) - 1))
@@ -106,20 +126,10 @@ class ListPage:
     next_cursor: str
 
 
-# What a list row shows (the `mail` template tags' message_rows); the other columns (addresses
-# besides To, references, list headers...) stay in the database.
-_ROW_FIELDS = (
-    "folder",
-    "thread",
-    "subject",
-    "from_name",
-    "from_address",
-    "to",
-    "sort_date",
-    "seen",
-    "flagged",
-    "has_attachments",
-)
+# What a list row shows (the `mail` template tags' message_rows), read with the candidates: the
+# other columns (addresses besides To, references, list headers...) stay in the database.
+_ROW_FIELDS = ("folder_id", "subject", "from_name", "from_address", "seen", "flagged", "has_attachments")
+_RECIPIENT_ROLES = ("sent", "drafts")  # their rows show the recipients (To) instead of the sender
 
 
 def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) -> ListPage:
@@ -127,10 +137,10 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
 
     Date order pages by keyset (cost independent of the depth); other orders by offset. In
     conversation view a thread shows once, at its newest message in these folders (and filter).
-    Candidates are read as (id, thread, date) tuples, newest-of-thread is decided on them, and
-    only the rows shown are loaded, with the columns a row shows. Every query is bounded by the
-    page (an index walk that stops, `IN` lists of ids): none can turn into a pass over the folder
-    that grows with it, whatever the planner's statistics say.
+    Candidates are read as tuples with the columns a row shows (no model instances for the rows
+    left out), newest-of-thread is decided on them, and only the rows shown become messages.
+    Every query is bounded by the page (an index walk that stops, `IN` lists of ids): none can
+    turn into a pass over the folder that grows with it, whatever the planner's statistics say.
     """
     folders = list(folders)
     base = Message.objects.filter(folder__in=folders)
@@ -143,6 +153,9 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
     fields = _SORT_FIELDS[query.sort]
     order = [f"-{f}" if query.descending else f for f in fields]
     keyset = query.sort == "date"
+    columns: tuple[str, ...] = _CANDIDATE_FIELDS + _ROW_FIELDS
+    if any(folder.role in _RECIPIENT_ROLES for folder in folders):
+        columns += ("to",)
     offset = 0
     shown: list[_Candidate] = []
     cursor = query.cursor
@@ -153,9 +166,10 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
             candidates_qs = candidates_qs.filter(_after_date_cursor(cursor, descending=query.descending))
         elif cursor:
             offset = _offset(cursor)
-        want = query.limit * (3 if query.threads else 1) + 1
+        # Conversations fold a page's worth of messages into fewer rows: read half a page more.
+        want = (query.limit * 3 // 2 if query.threads else query.limit) + 1
         window = candidates_qs[offset : offset + want] if not keyset else candidates_qs[:want]
-        candidates: list[_Candidate] = list(window.values_list(*_CANDIDATE_FIELDS))
+        candidates: list[_Candidate] = list(window.values_list(*columns))
         more = len(candidates) == want
         candidates = candidates[: want - 1]
         kept = _newest_of_each_thread(candidates, base) if query.threads else candidates
@@ -170,28 +184,41 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
             next_cursor = next_cursor if full else ""
             break
         cursor = next_cursor = _date_cursor(candidates[-1]) if keyset else f"o{offset + len(candidates)}"
-    return ListPage(rows=_rows(shown, folders), next_cursor=next_cursor)
+    return ListPage(rows=_rows(shown, folders, columns, base.db), next_cursor=next_cursor)
 
 
-# (id, thread_id, sort_date, the thread's message count and unread count: None without a thread)
-_Candidate = tuple[int, int | None, datetime, int | None, int | None]
+# (id, thread_id, sort_date, the thread's message count and unread count: None without a thread,
+# then the _ROW_FIELDS, and To in Sent and Drafts)
+_Candidate = tuple[Any, ...]
 _CANDIDATE_FIELDS = ("id", "thread_id", "sort_date", "thread__message_count", "thread__unread_count")
+_MESSAGE_FIELDS = ("id", "thread_id", "sort_date")
 
 
-def _rows(shown: list[_Candidate], folders: list[Folder]) -> list[ListRow]:
-    loaded = Message.objects.filter(pk__in=[c[0] for c in shown]).only(*_ROW_FIELDS).in_bulk()
+def _rows(shown: list[_Candidate], folders: list[Folder], columns: tuple[str, ...], db: str) -> list[ListRow]:
     by_id = {folder.pk: folder for folder in folders}
+    build = _instances(Message, [*_MESSAGE_FIELDS, *columns[len(_CANDIDATE_FIELDS) :]], db)
     rows = []
-    for pk, thread_id, _when, count, unread in shown:
-        message = loaded.get(pk)
-        if message is None:  # gone since the candidates were read (an expunge)
-            continue
+    for candidate in shown:
+        pk, thread_id, when, count, unread = candidate[:5]
+        message = build((pk, thread_id, when, *candidate[5:]))
         message.folder = by_id[message.folder_id]  # already loaded: no join for the rows' folders
         if thread_id is None or count is None or unread is None:
             rows.append(ListRow(message=message, thread_count=1, thread_unread=0 if message.seen else 1))
         else:
             rows.append(ListRow(message=message, thread_count=count, thread_unread=unread))
     return rows
+
+
+def _instances(model: type[_M], names: Sequence[str], db: str) -> Callable[[Sequence[Any]], _M]:
+    """Model instances from value tuples that follow `names` (attnames), the other fields deferred.
+
+    `Model.from_db` takes a subset of the fields in the model's own field order: the values are
+    put in that order here.
+    """
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    ordered = sorted(names, key=attnames.index)
+    positions = [list(names).index(name) for name in ordered]
+    return lambda values: model.from_db(db, ordered, [values[i] for i in positions])
 
 
 def _newest_of_each_thread(candidates: list[_Candidate], base: QuerySet[Message]) -> list[_Candidate]:

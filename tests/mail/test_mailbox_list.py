@@ -152,3 +152,59 @@ def test_anonymous_visitor_is_sent_to_login() -> None:
     response = Client().get("/mail/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_folder_rail_lists_every_account_and_its_subscribed_folders(owner: Any, outsider: Any, inbox: Folder) -> None:
+    account = inbox.account
+    inbox.unread = 3
+    inbox.save(update_fields=["unread"])
+    make_folder(account, name="Sent", role="sent")
+    make_folder(account, name="Projets/<img src=x onerror=alert(1)>Été", role="")
+    hidden = make_folder(account, name="Old stuff", role="")
+    hidden.subscribed = False
+    hidden.save(update_fields=["subscribed"])
+    second = make_account(owner, address="second@example.test")  # no folder yet: its first sync is running
+    second.sync_status, second.last_error = "error", "<script>x</script> refused"
+    second.save(update_fields=["sync_status", "last_error"])
+    make_folder(make_account(outsider), name="Theirs", role="")
+    client = Client()
+    client.force_login(owner)
+    html = client.get(f"/mail/f/{inbox.pk}/").content.decode()
+    rail = html[html.index("data-folders") : html.index("</nav>")]
+    assert rail.index(f'data-folder-id="{inbox.pk}" aria-current="page"') < rail.index("Sent") < rail.index("Été")
+    assert f'data-unread-for="{inbox.pk}"><span class="visually-hidden">unread: </span>3</span>' in rail
+    assert "&lt;img src=x onerror=alert(1)&gt;Été" in rail
+    assert "<img" not in rail
+    assert 'class="depth-1"' in rail
+    assert "Old stuff" not in rail
+    assert "Theirs" not in rail
+    assert "second@example.test" in rail
+    assert "Fetching the folder list" in rail
+    assert "&lt;script&gt;x&lt;/script&gt; refused" in rail
+    assert "<script>x" not in html
+
+
+def test_folder_rail_costs_one_query_however_many_accounts(owner: Any, inbox: Folder) -> None:
+    client = Client()
+    client.force_login(owner)
+    client.get(f"/mail/f/{inbox.pk}/")
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"/mail/f/{inbox.pk}/")
+    for n in range(3):
+        make_folder(make_account(owner, address=f"more{n}@example.test"), name=f"Box{n}", role="")
+    with CaptureQueriesContext(connection) as four:
+        html = client.get(f"/mail/f/{inbox.pk}/").content.decode()
+    assert all(f"Box{n}" in html for n in range(3))
+    assert len(four) == len(one)
+
+
+def test_sent_rows_show_the_recipients(owner: Any, inbox: Folder) -> None:
+    sent = make_folder(inbox.account, name="Sent", role="sent")
+    make_message(sent, subject="Report", to=[["Zoé <Z>", "zoe@example.org"], ["", "bob@example.org"]])
+    make_message(inbox, subject="Hello", from_name="", from_address="ann@example.org")
+    client = Client()
+    client.force_login(owner)
+    assert "To: Zoé &lt;Z&gt;, bob@example.org" in client.get(f"/mail/f/{sent.pk}/").content.decode()
+    received = client.get(f"/mail/f/{inbox.pk}/").content.decode()
+    assert "ann@example.org</span>" in received
+    assert "To: " not in received

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -125,3 +126,60 @@ def message_rows(
             "</li>\n"
         )
     return mark_safe("".join(parts))  # noqa: S308 - message text is escaped above
+
+
+# The folder rail, built here for the same reason as the rows: one account of 40 folders cost
+# ~5 ms in template nodes on every mailbox page. Same markup as mail/_folders.html had.
+@register.simple_tag(takes_context=True)
+def folder_rail(context: template.Context) -> SafeString:
+    """The `<div data-folders>` of the mail pages' rail: each account with its folders and unread counts."""
+    mailboxes = context.get("mailboxes") or []
+    current = context.get("current_folder")
+    current_pk = getattr(current, "pk", None)
+    unread_text = escape(_("unread:"))
+    parts = ['<div class="folders" data-folders>\n']
+    for box in mailboxes:
+        account = box.account
+        name = escape(account.label or account.email_address)
+        address = escape(account.email_address)
+        parts.append(
+            f'  <section class="folder-account" aria-label="{name}">\n    <h2 class="folder-account-name">{name}</h2>\n'
+        )
+        if account.sync_status == "error":
+            parts.append(f'    <p class="folder-error" role="status">{escape(account.last_error)}</p>\n')
+        if box.folders:
+            parts.append('    <ul class="folder-list">\n')
+            for entry in box.folders:
+                pk, unread = int(entry.folder.pk), int(entry.folder.unread or 0)
+                aria = ' aria-current="page"' if current_pk == pk else ""
+                parts.append(
+                    f'      <li class="depth-{int(entry.depth)}">\n'
+                    f'        <a href="{escape(reverse("mail:folder", args=[pk]))}" data-folder-id="{pk}"{aria}>\n'
+                    f'          <span class="folder-name">{escape(entry.label)}</span>\n'
+                    f'          <span class="count" data-unread-for="{pk}"{"" if unread else " hidden"}>'
+                    f'<span class="visually-hidden">{unread_text} </span>{unread}</span>\n'
+                    "        </a>\n"
+                    "      </li>\n"
+                )
+            parts.append("    </ul>\n")
+        else:
+            parts.append(f'    <p class="muted small">{escape(_("Fetching the folder list…"))}</p>\n')
+        manage = escape(reverse("mail:folders_manage", args=[account.pk]))
+        parts.append(
+            f'    <p class="folder-manage-link small"><a href="{manage}">{escape(_("Manage folders"))}'
+            f'<span class="visually-hidden"> ({address})</span></a></p>\n'
+        )
+        if account.sieve_port:
+            filters = escape(reverse("mail:filters", args=[account.pk]))
+            parts.append(
+                f'    <p class="folder-filters-link small"><a href="{filters}">{escape(_("Filters and out-of-office"))}'
+                f'<span class="visually-hidden"> ({address})</span></a></p>\n'
+            )
+        parts.append("  </section>\n")
+    if mailboxes:
+        snoozed = escape(reverse("mail:snoozed"))
+        parts.append(
+            f'  <p class="folder-snoozed-link small"><a href="{snoozed}">{escape(_("Snoozed messages"))}</a></p>\n'
+        )
+    parts.append("</div>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - every value from the database is escaped above
