@@ -283,8 +283,16 @@ def thread_messages(*, message: Message) -> list[Message]:
     return list(
         Message.objects.filter(thread_id=message.thread_id, account_id=message.account_id)
         .select_related("folder")
+        # What the pane's conversation list shows: a long thread's addresses and references stay behind.
+        .only(*_THREAD_FIELDS)
         .order_by("sort_date", "id")
     )
+
+
+_THREAD_FIELDS = (
+    *("thread_id", "account_id", "subject", "from_name", "from_address", "sort_date", "seen"),
+    *("folder__account_id", "folder__name"),
+)
 
 
 # ---------------------------------------------------------------- search coverage

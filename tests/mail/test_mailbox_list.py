@@ -208,3 +208,23 @@ def test_sent_rows_show_the_recipients(owner: Any, inbox: Folder) -> None:
     received = client.get(f"/mail/f/{inbox.pk}/").content.decode()
     assert "ann@example.org</span>" in received
     assert "To: " not in received
+
+
+def test_reading_pane_lists_the_conversation_across_folders(owner: Any, inbox: Folder) -> None:
+    from apps.mail.models import MessageBody
+
+    sent = make_folder(inbox.account, name="Sent", role="sent")
+    thread = make_thread(inbox.account, subject="Budget")
+    first = make_message(inbox, subject="Budget", from_name="Ann <A>", thread=thread, days_ago=3)
+    make_message(sent, subject="Re: Budget", from_name="", from_address="me@example.test", thread=thread, days_ago=2)
+    last = make_message(inbox, subject="Re: Re: Budget", from_name="Ann <A>", thread=thread, days_ago=1, seen=True)
+    raw = b"From: ann@example.org\r\nSubject: Re: Re: Budget\r\nContent-Type: text/plain\r\n\r\nFine by me.\r\n"
+    MessageBody.objects.create(message=last, raw=raw)
+    client = Client()
+    client.force_login(owner)
+    html = client.get(f"/mail/m/{last.pk}/pane").content.decode()
+    assert "3 messages in this conversation" in html
+    items = html[html.index('class="thread-list"') :]
+    assert items.index(f'href="/mail/m/{first.pk}/"') < items.index("me@example.test") < items.index("Sent")
+    current = f'href="/mail/m/{last.pk}/" aria-current="true"><span>Ann &lt;A&gt;</span> <span class="muted">INBOX'
+    assert current in items

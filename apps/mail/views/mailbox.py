@@ -162,7 +162,8 @@ def search_view(request: AuthedRequest, message_id: int | None = None) -> HttpRe
         "search_bodies_indexed": sum(c.bodies_indexed for c in coverage),
         "search_bodies_total": sum(c.total for c in coverage),
         "folder_ids": "",
-        "mailboxes": selectors.mailboxes_for_user(user=request.user),
+        # Results as you type (the list alone) show no folder rail.
+        "mailboxes": [] if as_you_type else selectors.mailboxes_for_user(user=request.user),
         "page": selectors.ListPage(rows=rows, next_cursor=""),
         "query": selectors.ListQuery(threads=False),
         "base_url": base_url,
