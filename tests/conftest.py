@@ -65,13 +65,15 @@ def owner_client(owner: Any) -> Client:
 
 @pytest.fixture(autouse=True)
 def _clean_presence() -> Iterator[None]:
-    """Presence lives in Redis; each test starts with nobody connected."""
+    """Presence lives in Redis; each test starts with nobody connected (and no cached preferences)."""
     yield
     from apps.core.redis import get_redis
 
     r = get_redis()
     try:
+        # Presence, and cached rows keyed by ids a later test may be given again (SQLite reuses them).
         keys = list(r.scan_iter(f"{settings.RUCHE_REDIS_PREFIX}:presence:*", count=500))
+        keys += r.scan_iter(f"{settings.RUCHE_REDIS_PREFIX}:*:mail:preferences:*", count=500)
         if keys:
             r.delete(*keys)
     except Exception:  # noqa: S110 - Redis down: the tests that need it report it themselves

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from django.core.cache import cache
 from django.db import models
 from django.db.models import Count, FilteredRelation, Q, QuerySet
+from redis.exceptions import RedisError
 
 from apps.mail.models import Folder, MailAccount, MailPreferences, Message
 
@@ -268,31 +271,56 @@ def _cursor_after(candidate: _Candidate, keyset: bool, offset: int, candidates: 
     return f"o{offset + candidates.index(candidate) + 1}"
 
 
+PREFERENCES_CACHE_SECONDS = 600
+
+
+def preferences_cache_key(user_id: int) -> str:
+    return f"mail:preferences:{user_id}"
+
+
 def mail_preferences_for_user(*, user: AbstractBaseUser | AnonymousUser) -> MailPreferences:
-    """The user's preferences, or unsaved defaults (saved on first change)."""
+    """The user's preferences, or unsaved defaults (saved on first change).
+
+    Every list and reading pane asks: they are kept in the cache, which the services that change
+    them refresh after their commit (apps.mail.services).
+    """
     if not user.is_authenticated:
         return MailPreferences()
-    found = MailPreferences.objects.filter(user_id=user.pk).first()
-    return found or MailPreferences(user_id=user.pk)
+    cache_key = preferences_cache_key(user.pk)
+    try:
+        cached = cache.get(cache_key)
+    except RedisError:
+        cached = None
+    if isinstance(cached, MailPreferences) and cached.user_id == user.pk:
+        return cached
+    found = MailPreferences.objects.filter(user_id=user.pk).first() or MailPreferences(user_id=user.pk)
+    with suppress(RedisError):  # Redis down: the next page reads the database again
+        cache.set(cache_key, found, PREFERENCES_CACHE_SECONDS)
+    return found
 
 
-def thread_messages(*, message: Message) -> list[Message]:
-    """Every message of the message's conversation, all folders, oldest first."""
+@dataclass(frozen=True)
+class ThreadItem:
+    """One message of a conversation as the reading pane lists it."""
+
+    pk: int
+    from_name: str
+    from_address: str
+    sort_date: datetime | None
+    folder: str  # the folder's name
+
+
+def thread_messages(*, message: Message) -> list[ThreadItem]:
+    """Every message of the message's conversation, all folders, oldest first (as plain values:
+    a long thread's addresses and references stay in the database)."""
     if message.thread_id is None:
-        return [message]
-    return list(
+        return [ThreadItem(message.pk, message.from_name, message.from_address, message.sort_date, message.folder.name)]
+    rows = (
         Message.objects.filter(thread_id=message.thread_id, account_id=message.account_id)
-        .select_related("folder")
-        # What the pane's conversation list shows: a long thread's addresses and references stay behind.
-        .only(*_THREAD_FIELDS)
         .order_by("sort_date", "id")
+        .values_list("id", "from_name", "from_address", "sort_date", "folder__name")
     )
-
-
-_THREAD_FIELDS = (
-    *("thread_id", "account_id", "subject", "from_name", "from_address", "sort_date", "seen"),
-    *("folder__account_id", "folder__name"),
-)
+    return [ThreadItem(*row) for row in rows]
 
 
 # ---------------------------------------------------------------- search coverage

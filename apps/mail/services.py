@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from apps.core.crypto import decrypt_secret, encrypt_secret
 from apps.mail.connections import imap_call
 from apps.mail.events import publish_folders, publish_messages
 from apps.mail.imap import ImapConnection, ImapError, ImapSettings, imap_check_login
 from apps.mail.models import Folder, MailAccount, MailPreferences, Message, SyncStatus, Thread
+from apps.mail.selectors import preferences_cache_key
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -271,7 +275,20 @@ def mail_preferences_trust_sender(*, user: User, address: str) -> MailPreference
     if normalised and normalised not in preferences.remote_content_senders:
         preferences.remote_content_senders = [*preferences.remote_content_senders, normalised]
         preferences.save(update_fields=["remote_content_senders"])
+        _preferences_changed(user.pk)
     return preferences
+
+
+def _preferences_changed(user_id: int) -> None:
+    """The cached copy (apps.mail.selectors.mail_preferences_for_user) goes now, and again once the
+    change is committed: a page that read the old row meanwhile may have cached it."""
+
+    def forget() -> None:
+        with suppress(RedisError):
+            cache.delete(preferences_cache_key(user_id))
+
+    forget()
+    transaction.on_commit(forget)
 
 
 @transaction.atomic
@@ -293,4 +310,5 @@ def mail_preferences_update(
         fields.append("mark_read_on_open")
     if fields:
         preferences.save(update_fields=fields)
+        _preferences_changed(user.pk)
     return preferences

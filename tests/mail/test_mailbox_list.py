@@ -228,3 +228,17 @@ def test_reading_pane_lists_the_conversation_across_folders(owner: Any, inbox: F
     assert items.index(f'href="/mail/m/{first.pk}/"') < items.index("me@example.test") < items.index("Sent")
     current = f'href="/mail/m/{last.pk}/" aria-current="true"><span>Ann &lt;A&gt;</span> <span class="muted">INBOX'
     assert current in items
+
+
+def test_the_view_switch_takes_effect_at_once_and_stays(owner: Any, inbox: Folder) -> None:
+    thread = make_thread(inbox.account)
+    for day in range(3):
+        make_message(inbox, subject=f"Part {day}", thread=thread, days_ago=day)
+    client = Client()
+    client.force_login(owner)
+    assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 1  # conversations
+    client.post("/mail/preferences/", {"view": "messages", "next": f"/mail/f/{inbox.pk}/"})
+    assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 3
+    assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 3  # from the cache now
+    client.post("/mail/preferences/", {"view": "threads", "next": f"/mail/f/{inbox.pk}/"})
+    assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 1
