@@ -335,6 +335,7 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    import groupware.asgi  # noqa: F401 - as the web process starts: it also freezes what is loaded (gc.freeze)
 
 
 def _clear_redis() -> None:

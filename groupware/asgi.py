@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -24,3 +25,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What is loaded by now (Django, the apps, their modules) lives as long as the process: frozen out
+# of the collector's sight, a full collection no longer walks its ~150k objects (a ~60 ms pause
+# every few hundred requests, measured on the mail list page).
+gc.freeze()
