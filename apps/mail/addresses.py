@@ -209,7 +209,7 @@ def _read_comment(text: str, i: int) -> tuple[str, int]:
 _DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
-def _display_domain(domain: str) -> str:
+def display_domain(domain: str) -> str:
     """IDN labels (xn--) shown in Unicode; anything undecodable kept as it came."""
     if "xn--" not in domain.lower():
         return domain
@@ -240,7 +240,7 @@ def _addr_spec(tokens: list[_Token]) -> str:
     if at is None:
         return local
     domain = "".join(t.text for t in domain_tokens)
-    return f"{local}@{_display_domain(domain)}"
+    return f"{local}@{display_domain(domain)}"
 
 
 def _local_text(token: _Token) -> str:

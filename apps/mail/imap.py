@@ -7,10 +7,11 @@ BODY.PEEK (never setting \\Seen). Its writes (flags, APPEND, MOVE/COPY/EXPUNGE, 
 are the `ImapWriting` mixin in imap_write.py, IDLE for the push process the `ImapPush` mixin in
 imap_idle.py; its types are in imap_types.py and its pure response parsing in imap_parse.py.
 
-Speed matters for the sync: FETCH responses are read by imaplib but parsed here, by a small
-tokenizer made for FETCH responses, because imapclient's generic parser costs about two thirds
-of a header FETCH. Every failure surfaces as an `ImapError` subclass whose message is safe to
-show to the user (it never holds a password).
+Speed matters for the sync: FETCH responses are read off the socket by imap_read.py (imaplib's
+per-line machinery cost as much as parsing) and parsed by imap_parse.py, a small tokenizer made
+for FETCH responses, because imapclient's generic parser costs about two thirds of a header FETCH.
+Every failure surfaces as an `ImapError` subclass whose message is safe to show to the user (it
+never holds a password).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from apps.mail.imap_parse import (  # the adapter's own parsing helpers
     uid_ranges,
     uid_set_from,
 )
+from apps.mail.imap_read import fetch_complete
 from apps.mail.imap_types import (
     FetchedBody,
     FetchedHeaders,
@@ -510,8 +512,8 @@ class ImapConnection(ImapWriting, ImapPush):
         if not re.fullmatch(r"[0-9:*,]+", uid_set):
             raise ImapCommandError(f"{uid_set!r} is not a UID set.")
         args = ["FETCH", uid_set, items] + ([modifiers] if modifiers else [])
-        typ, data = self._command("FETCH", *args)
-        _typ, lines = self.client._imap._untagged_response(typ, data, "FETCH")
+        lines: list[Any] = []
+        self._command("FETCH", *args, fetched=lines)
         try:
             return parse_fetch_response(lines)
         except (ValueError, IndexError) as exc:
@@ -519,12 +521,19 @@ class ImapConnection(ImapWriting, ImapPush):
                 f"The IMAP server {self.settings.host} sent a FETCH response we cannot read ({exc})."
             ) from None
 
-    def _command(self, name: str, *args: str) -> tuple[str, list[Any]]:
-        """A UID command sent through imaplib directly (imapclient 4 cannot take UID ranges), answer checked."""
+    def _command(self, name: str, *args: str, fetched: list[Any] | None = None) -> tuple[str, list[Any]]:
+        """A UID command sent through imaplib directly (imapclient 4 cannot take UID ranges), answer checked.
+
+        `fetched` receives the FETCH responses, read by imap_read.fetch_complete (faster than imaplib).
+        """
         imap = self.client._imap
         try:
             tag = imap._command("UID", *args)
-            typ, data = imap._command_complete(name, tag)
+            if fetched is None:
+                typ, data = imap._command_complete(name, tag)
+            else:
+                typ, data, lines = fetch_complete(imap, name, tag)
+                fetched.extend(lines)
         except (OSError, imaplib.IMAP4.abort) as exc:
             self._selected = None
             raise ImapConnectionError(

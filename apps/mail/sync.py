@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +40,6 @@ from apps.core.redis import get_redis, held_lock, key
 from apps.mail import events
 from apps.mail.bulk import insert_rows
 from apps.mail.imap import (
-    FetchedHeaders,
     FolderState,
     ImapConnection,
     ImapError,
@@ -52,6 +51,7 @@ from apps.mail.imap_parse import uid_set_from
 from apps.mail.models import Folder, MailAccount, Message, SyncStatus
 from apps.mail.sync_rows import MESSAGE_COLUMNS, IndexEntry, _entry_from, _flag_fields, _hashable
 from apps.mail.sync_tree import folder_rows_lock, folders_sync
+from apps.mail.sync_tuning import relaxed_commit, statistics_refresh
 from apps.mail.threading import thread_ids_of, threads_assign, threads_refresh
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def account_sync(*, account_id: int, progress: ProgressCallback | None = None, f
                 _merge(results[folder.pk], more)
         work.stamp_untouched()
         result.folders = list(results.values())
-    _statistics_refresh(added=sum(r.added for r in result.folders))
+    statistics_refresh(added={r.folder_id: r.added for r in result.folders})
     _account_succeeded(account, quiet=not work.worked)
     result.seconds = time.monotonic() - started
     return result
@@ -457,7 +457,7 @@ class _Work:
         if not plan:
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
-            pending: Future[list[FetchedHeaders]] | None = pool.submit(self._fetch_batch, folder, plan[0][0])
+            pending: Future[list[IndexEntry]] | None = pool.submit(self._fetch_batch, folder, plan[0][0])
             try:
                 for index, (uids, updates) in enumerate(plan):
                     assert pending is not None
@@ -470,14 +470,16 @@ class _Work:
                 if pending is not None:
                     wait([pending])
 
-    def _fetch_batch(self, folder: Folder, uids: list[int]) -> list[FetchedHeaders]:
-        return self.imap.fetch_headers(folder.name, f"{uids[0]}:{uids[-1]}")
+    def _fetch_batch(self, folder: Folder, uids: list[int]) -> list[IndexEntry]:
+        """The batch's index rows, made in the fetching thread while the previous batch is written."""
+        fetched, now = self.imap.fetch_headers(folder.name, f"{uids[0]}:{uids[-1]}"), timezone.now()
+        return [_entry_from(self.account.pk, folder.pk, item, now) for item in fetched]
 
     def _commit(
         self,
         folder: Folder,
         uids: list[int],
-        fetched: list[FetchedHeaders],
+        fetched: list[IndexEntry],
         updates: dict[str, Any],
         result: FolderResult,
         *,
@@ -485,16 +487,15 @@ class _Work:
     ) -> None:
         """Commits one fetched batch with the folder's progress, in one transaction."""
         low, high = uids[0], uids[-1]
-        now = timezone.now()
         with transaction.atomic():
-            _relaxed_commit()
+            relaxed_commit()
             folder_rows_lock(folder_ids=[folder.pk])
             indexed = Message.objects.filter(folder=folder, uid__range=(low, high))
             existing = set(indexed.values_list("uid", flat=True))
             entries: dict[int, IndexEntry] = {}
-            for item in fetched:
-                if item.uid not in existing and low <= item.uid <= high:
-                    entries[item.uid] = _entry_from(self.account.pk, folder.pk, item, now)
+            for entry in fetched:
+                if entry.uid not in existing and low <= entry.uid <= high:
+                    entries[entry.uid] = entry
             messages = list(entries.values())
             thread_ids = threads_assign(account_id=self.account.pk, messages=messages)
             insert_rows(Message, MESSAGE_COLUMNS, [entry.values() for entry in messages])
@@ -557,33 +558,6 @@ def folder_index_uids(*, folder: Folder, imap: ImapConnection, uids: Sequence[in
         insert_rows(Message, MESSAGE_COLUMNS, [entry.values() for entry in messages])
         threads_refresh(thread_ids=thread_ids)
     return list(Message.objects.filter(folder=folder, uid__in=wanted).values_list("id", flat=True))
-
-
-ANALYZE_AFTER = 5000
-
-
-def _statistics_refresh(*, added: int) -> None:
-    """After a large backfill, refresh PostgreSQL's statistics at once.
-
-    Autovacuum may be off, and on a shared table 100k new rows of one account do not reach its
-    threshold: with stale statistics the planner picks sequential scans (the first list page of
-    a fresh 100k mailbox took 140 ms instead of 15 ms).
-    """
-    if added >= ANALYZE_AFTER and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE mail_message, mail_thread")
-
-
-def _relaxed_commit() -> None:
-    """On PostgreSQL, this transaction's commit does not wait for the disk flush.
-
-    The index is derived from the server: a database crash may lose the last batches, and with
-    them the progress fields written in the same transaction, so the next sync fetches them again.
-    The flush costs ~30 ms per batch on a slow disk.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _unchanged(folder: Folder, state: FolderState) -> bool:

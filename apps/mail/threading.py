@@ -27,10 +27,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from django.db import connection
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
-from apps.mail.bulk import insert_rows
+from apps.mail.bulk import insert_rows, insert_rows_returning_ids
 from apps.mail.models import Message, Thread, ThreadReference
 
 LOOKUP_CHUNK = 900  # keys per IN (...) query: well under SQLite's variable limit
@@ -130,6 +131,17 @@ def threads_assign(*, account_id: int, messages: Sequence[Threadable]) -> set[in
 
 def _known_keys(account_id: int, keys: list[str]) -> dict[str, int]:
     known: dict[str, int] = {}
+    if not keys:
+        return known
+    if connection.vendor == "postgresql":  # one array parameter, not one per key
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, thread_id FROM {ThreadReference._meta.db_table} "  # noqa: S608
+                "WHERE account_id = %s AND key = ANY(%s)",
+                [account_id, keys],
+            )
+            known.update(cursor.fetchall())
+        return known
     for start in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[start : start + LOOKUP_CHUNK]
         known.update(
@@ -165,20 +177,29 @@ def _new_threads(
     if not new_groups:
         return
     roots = list(new_groups)
-    created = Thread.objects.bulk_create([_new_thread(account_id, new_groups[root]) for root in roots])
-    for root, thread in zip(roots, created, strict=True):
-        thread_of_group[root] = thread.pk
+    ids = insert_rows_returning_ids(
+        Thread, _THREAD_COLUMNS, [_new_thread(account_id, new_groups[root]) for root in roots]
+    )
+    for root, thread_id in zip(roots, ids, strict=True):
+        thread_of_group[root] = thread_id
 
 
-def _new_thread(account_id: int, messages: Sequence[Threadable]) -> Thread:
+_THREAD_COLUMNS = ("account", "subject", "message_count", "unread_count", "last_date")
+
+
+def _new_thread(account_id: int, messages: Sequence[Threadable]) -> tuple[int, str, int, int, datetime]:
+    """A new Thread row's values (_THREAD_COLUMNS)."""
+    if len(messages) == 1:
+        (root,) = messages
+        return account_id, thread_subject(root.subject), 1, int(not root.seen), root.sort_date
     # The root-most message names the conversation: the one referencing the fewest others.
     root = min(messages, key=lambda m: (len(m.references.split()) + bool(m.in_reply_to), m.sort_date))
-    return Thread(
-        account_id=account_id,
-        subject=thread_subject(root.subject),
-        message_count=len(messages),
-        unread_count=sum(not m.seen for m in messages),
-        last_date=max(m.sort_date for m in messages),
+    return (
+        account_id,
+        thread_subject(root.subject),
+        len(messages),
+        sum(not m.seen for m in messages),
+        max(m.sort_date for m in messages),
     )
 
 

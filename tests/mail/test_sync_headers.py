@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
+import pytest
+
+from apps.mail.addresses import parse_address_list
 from apps.mail.headers import (
+    EARLIEST,
+    FUTURE_SLACK,
+    MAX_ADDRESS,
+    MAX_ADDRESSES,
+    MAX_NAME,
     MAX_SUBJECT,
+    addresses,
+    clean,
     has_attachments,
     index_headers,
     parse_date,
@@ -101,3 +113,102 @@ def test_inline_images_signatures_and_alternatives_are_not_attachments() -> None
     assert has_attachments([TEXT, SIGNATURE, b"signed"]) is False
     assert has_attachments(None) is False
     assert has_attachments([[[[]]]]) is False
+
+
+# ---------------------------------------------------------------- fast paths = the full readers
+def _full_addresses(raw: bytes) -> list[list[str]]:
+    """What `addresses` returned before its list fast path: the full RFC 5322 parser, capped."""
+    result = []
+    for address in parse_address_list(raw):
+        result.append([clean(address.name)[:MAX_NAME], clean(address.address)[:MAX_ADDRESS]])
+        if len(result) >= MAX_ADDRESSES:
+            break
+    return result
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"you@example.test, team@corp.example",
+        b"Bob  Smith <bob@example.test>,carol@example.test , , <dan@example.net>,",
+        b"=?utf-8?q?J=C3=A9r=C3=B4me?= <j@xn--bcher-kva.example>, =?iso-8859-1?b?6Q==?= <e@XN--80AKHBYKNJ4F.XN--P1AI>",
+        b"Dr. J. Doe <j.doe@example.org>, a@b@c, @x@y",
+        b"Doe, John <john@example.org>",  # a comma in an unquoted name: the full parser decides
+        b'"Dupont, Jean" <jean@example.net>, x@y',
+        b"Ann <ann@example.org> junk, b@c",
+        b"Group: a@b, c@d;, e@f",
+        b"<@a.net,@b.net:u@d>, v@w",
+        b"a@b (comment), c@d",
+        b"a@b,\tc@d",
+        b"Caf\xc3\xa9 <c@example.org>, d@example.org",
+        b", ,",
+        b", ".join(b"u%d@example.org" % n for n in range(150)),
+        # one address: the single-address fast paths read it the same way too
+        b"Jo  Smith <u@xn--caf-dma.example>",
+        b"u@XN--CAF-DMA.example",
+        b"a\x00b@example.org",
+        b"Nul\x00 Name <n@example.org>",
+        b"=?utf-8?q?Z=C3=A9?=   Li <z@example.org>",
+    ],
+)
+def test_address_lists_read_by_the_fast_path_match_the_full_parser(raw: bytes) -> None:
+    assert addresses(raw) == _full_addresses(raw)
+
+
+def test_random_address_lists_match_the_full_parser() -> None:
+    rng = random.Random(7)
+    pieces = [
+        *("john", "Doe", "J.", " ", "  ", ",", ", ", "<", ">", "@", "x.org", "xn--bcher-kva.example"),
+        *("=?utf-8?q?J=C3=A9?=", "=?utf-8?q?a?= =?utf-8?q?b?=", '"', "(", ")", ";", ":", "[", "]", "\\", "\t"),
+        *("!", "'", "=?", "?=", ".", "a@b@c", "<a@b>", "Ann <ann@example.org>", "\x01", "\x7f"),
+    ]
+    for _trial in range(5000):
+        raw = ", ".join("".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(3)).encode()
+
+        assert addresses(raw) == _full_addresses(raw), raw
+
+
+def _full_date(raw: bytes) -> datetime | None:
+    """parse_date before its fast path: email.utils for every Date value."""
+    try:
+        parsed = parsedate_to_datetime(raw.decode("ascii", "replace"))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed < EARLIEST or parsed > datetime.now(UTC) + FUTURE_SLACK:
+        return None
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Tue, 03 Feb 2026 10:00:00 +0100",
+        b"3 Feb 2026 10:00:00 -0000 (no zone)",
+        b"Tue, 3 feb 2026 10:00:00 +0000 (UTC)",
+        b"Tue, 3 Feb 0099 10:00:00 +0000",  # email.utils reads 4 digits below 100 as a 2-digit year
+        b"Tue, 3 Feb 2026 10:00:00 +0199",
+        b"Tue, 3 Feb 2026 10:00:00 +9999",  # an offset of a day or more: refused
+        b"Tue, 31 Feb 2026 10:00:00 +0000",
+        b"Tue, 3 Feb 2026 24:00:60 +0000",
+        b"Tue, 3 Foo 2026 10:00:00 +0000",
+        b"Xyz, 3 Feb 2026 10:00:00 -2359",
+        b"Tue,  3 Feb 2026 10:00:00 +0100",
+        b"Tue, 3 Feb 2026 10:00:00 +0100\x1c",
+    ],
+)
+def test_dates_read_by_the_fast_path_match_email_utils(raw: bytes) -> None:
+    assert parse_date(raw) == _full_date(raw)
+
+
+def test_random_dates_match_email_utils() -> None:
+    rng = random.Random(11)
+    for _trial in range(5000):
+        day = rng.choice(["", "Mon, ", "tue, ", "Xyz, "])
+        year = rng.choice(["2026", "2025", "1970", "1969", "0069", "0068", "9999"])
+        zone = rng.choice(["+0000", "-0000", "+0130", "-0130", "+0199", "+2400", "-2359"])
+        time = f"{rng.randint(0, 25):02d}:{rng.randint(0, 61):02d}:{rng.randint(0, 61):02d}"
+        month = rng.choice(["Jan", "dec", "DEC", "Sep", "Foo"])
+        raw = f"{day}{rng.randint(0, 32)} {month} {year} {time} {zone}{rng.choice(['', ' (UTC)', '  ', 'x'])}".encode()
+
+        assert parse_date(raw) == _full_date(raw), raw
