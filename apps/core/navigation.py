@@ -7,11 +7,13 @@ exist (and have pages) are listed; nothing here names them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.apps import apps
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -40,7 +42,13 @@ def nav_for_request(request: HttpRequest) -> list[NavEntry]:
         for item in getattr(config, "nav_items", ()):
             if item.staff_only and not (user is not None and user.is_staff):
                 continue
-            url = reverse(item.url_name)
+            url = _url(item.url_name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
             current = request.path == url if url == "/" else request.path.startswith(url)
             entries.append(NavEntry(label=str(item.label), url=url, icon=item.icon, current=current))
     return entries
+
+
+@lru_cache(maxsize=256)
+def _url(url_name: str, prefix: str, urlconf: str) -> str:
+    # The rail's links are the same on every page (given the prefix and URLconf): reversed once.
+    return reverse(url_name)

@@ -44,7 +44,10 @@ def message_for_user(*, user: AbstractBaseUser | AnonymousUser, message_id: int,
     if not user.is_authenticated:
         raise Http404
     try:
-        return Message.objects.select_related("folder", "account").get(pk=message_id, account__owner_id=user.pk)
+        # With its thread: the reading pane lists the conversation only when it holds several messages.
+        return Message.objects.select_related("folder", "account", "thread").get(
+            pk=message_id, account__owner_id=user.pk
+        )
     except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

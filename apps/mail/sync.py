@@ -232,6 +232,9 @@ class _Work:
     untouched: list[int] = field(default_factory=list)
     worked: bool = False  # some folder had something to fetch, apply or rebuild
     listed: dict[str, FolderState] = field(default_factory=dict)  # LIST-STATUS, by folder name
+    # Rows of each folder for the progress events: counted at its first batch, then added up (a
+    # count per batch cost ~4 % of a 100k sync); forgotten when rows are deleted.
+    indexed: dict[int, int] = field(default_factory=dict)
 
     def stamp_untouched(self) -> None:
         if self.untouched:
@@ -281,6 +284,7 @@ class _Work:
     # -------------------------------------------------------- rebuild
     def _reset(self, folder: Folder, result: FolderResult) -> None:
         """UIDVALIDITY changed: every indexed UID is void."""
+        self.indexed.pop(folder.pk, None)
         with transaction.atomic():
             folder_rows_lock(folder_ids=[folder.pk])
             thread_ids = thread_ids_of(message_filter=Q(folder=folder))
@@ -362,6 +366,7 @@ class _Work:
     def _delete(self, folder: Folder, ranges: Sequence[tuple[int, int]], result: FolderResult) -> None:
         if not ranges:
             return
+        self.indexed.pop(folder.pk, None)
         with transaction.atomic():
             folder_rows_lock(folder_ids=[folder.pk])
             for start in range(0, len(ranges), 200):
@@ -509,7 +514,11 @@ class _Work:
             )
         result.added += len(messages)
         self.keepalive()
-        done = Message.objects.filter(folder=folder).count()
+        if folder.pk in self.indexed:
+            self.indexed[folder.pk] += len(messages)
+        else:
+            self.indexed[folder.pk] = Message.objects.filter(folder=folder).count()
+        done = self.indexed[folder.pk]
         events.publish_sync(
             owner_id=self.account.owner_id,
             account_id=self.account.pk,

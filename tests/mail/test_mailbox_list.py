@@ -158,7 +158,7 @@ def test_folder_rail_lists_every_account_and_its_subscribed_folders(owner: Any, 
     account = inbox.account
     inbox.unread = 3
     inbox.save(update_fields=["unread"])
-    make_folder(account, name="Sent", role="sent")
+    sent = make_folder(account, name="Sent", role="sent")
     make_folder(account, name="Projets/<img src=x onerror=alert(1)>Été", role="")
     hidden = make_folder(account, name="Old stuff", role="")
     hidden.subscribed = False
@@ -181,6 +181,13 @@ def test_folder_rail_lists_every_account_and_its_subscribed_folders(owner: Any, 
     assert "second@example.test" in rail
     assert "Fetching the folder list" in rail
     assert "&lt;script&gt;x&lt;/script&gt; refused" in rail
+    # The toolbar's "Move to" menu: every folder but the open one, under its account's name.
+    menu = html[html.index('role="group" aria-label="Move to folder"') :]
+    menu = menu[: menu.index("</div>")]
+    assert f'value="{inbox.pk}"' not in menu
+    assert f'value="{sent.pk}">Sent</button>' in menu
+    assert '<p class="menu-heading">olivia@example.test</p>' in menu
+    assert "&lt;img src=x onerror=alert(1)&gt;Été</button>" in menu
     assert "<script>x" not in html
 
 
@@ -212,14 +219,20 @@ def test_sent_rows_show_the_recipients(owner: Any, inbox: Folder) -> None:
 
 def test_reading_pane_lists_the_conversation_across_folders(owner: Any, inbox: Folder) -> None:
     from apps.mail.models import MessageBody
+    from apps.mail.threading import threads_refresh
 
     sent = make_folder(inbox.account, name="Sent", role="sent")
     thread = make_thread(inbox.account, subject="Budget")
     first = make_message(inbox, subject="Budget", from_name="Ann <A>", thread=thread, days_ago=3)
     make_message(sent, subject="Re: Budget", from_name="", from_address="me@example.test", thread=thread, days_ago=2)
     last = make_message(inbox, subject="Re: Re: Budget", from_name="Ann <A>", thread=thread, days_ago=1, seen=True)
+    threads_refresh(thread_ids=[thread.pk])  # the counts, as the sync keeps them
     raw = b"From: ann@example.org\r\nSubject: Re: Re: Budget\r\nContent-Type: text/plain\r\n\r\nFine by me.\r\n"
     MessageBody.objects.create(message=last, raw=raw)
+    alone_thread = make_thread(inbox.account, subject="Alone")
+    single = make_message(inbox, subject="Alone", thread=alone_thread, seen=True)
+    threads_refresh(thread_ids=[alone_thread.pk])
+    MessageBody.objects.create(message=single, raw=raw)
     client = Client()
     client.force_login(owner)
     html = client.get(f"/mail/m/{last.pk}/pane").content.decode()
@@ -228,6 +241,9 @@ def test_reading_pane_lists_the_conversation_across_folders(owner: Any, inbox: F
     assert items.index(f'href="/mail/m/{first.pk}/"') < items.index("me@example.test") < items.index("Sent")
     current = f'href="/mail/m/{last.pk}/" aria-current="true"><span>Ann &lt;A&gt;</span> <span class="muted">INBOX'
     assert current in items
+    alone = client.get(f"/mail/m/{single.pk}/pane").content.decode()
+    assert "Fine by me." in alone
+    assert "in this conversation" not in alone
 
 
 def test_the_view_switch_takes_effect_at_once_and_stays(owner: Any, inbox: Folder) -> None:

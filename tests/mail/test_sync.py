@@ -510,3 +510,19 @@ def test_list_status_lines_are_read_by_folder_name() -> None:
     )
     assert set(statuses) == {"INBOX", "Dossier été"}
     assert (statuses["INBOX"].exists, statuses["INBOX"].uidnext, statuses["INBOX"].highestmodseq) == (3, 4, 9)
+
+
+def test_progress_counts_what_is_indexed_after_each_batch(
+    account: MailAccount, mailstack: MailStack, mail_user: MailUser
+) -> None:
+    fill(mailstack, mail_user, "INBOX", [build(n) for n in range(1, 621)])
+    seen: list[tuple[int, int, int]] = []
+
+    def progress(folder: Folder, done: int, total: int) -> None:
+        if folder.role == "inbox":
+            seen.append((done, total, Message.objects.filter(folder=folder).count()))
+
+    account_sync(account_id=account.pk, progress=progress)
+
+    assert [(done, total) for done, total, _count in seen] == [(500, 620), (620, 620)]
+    assert all(done == count for done, _total, count in seen)

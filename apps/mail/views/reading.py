@@ -57,10 +57,16 @@ def reader_context(request: AuthedRequest, message: Message) -> dict[str, Any]:
         "opened": message,
         "opened_raw": raw,  # the reader's notices read their headers from it, not from a second fetch
         "view": view,
-        "thread": selectors.thread_messages(message=message) if message.thread_id else [],
+        "thread": selectors.thread_messages(message=message) if _in_conversation(message) else [],
         "frame_url": reverse("mail:message_frame", args=[message.pk]) + ("?remote=1" if allow_remote else ""),
         "remote_allowed": allow_remote,
     }
+
+
+def _in_conversation(message: Message) -> bool:
+    """Whether the pane lists a conversation: a thread of several messages (the list of one is not shown)."""
+    thread = message.thread if message.thread_id else None
+    return thread is not None and thread.message_count > 1
 
 
 @never_cache
