@@ -146,13 +146,7 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
     turn into a pass over the folder that grows with it, whatever the planner's statistics say.
     """
     folders = list(folders)
-    base = Message.objects.filter(folder__in=folders)
-    if query.quick_filter == "unread":
-        base = base.filter(seen=False)
-    elif query.quick_filter == "flagged":
-        base = base.filter(flagged=True)
-    elif query.quick_filter == "attachments":
-        base = base.filter(has_attachments=True)
+    base = Message.objects.filter(folder__in=folders, **_QUICK_FILTERS[query.quick_filter])
     fields = _SORT_FIELDS[query.sort]
     order = [f"-{f}" if query.descending else f for f in fields]
     keyset = query.sort == "date"
@@ -163,6 +157,10 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
     shown: list[_Candidate] = []
     cursor = query.cursor
     next_cursor = cursor
+    # From the top of the list, newest first, the first message of a thread met is its newest in
+    # these folders: conversations fold without asking the database (the first page, the usual one).
+    from_top = keyset and query.descending and not query.cursor
+    threads_met: set[int] = set()
     for _round in range(4):  # conversation view may need a few extra reads to fill a page
         candidates_qs = base.order_by(*order)
         if keyset and cursor:
@@ -175,7 +173,12 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
         candidates: list[_Candidate] = list(window.values_list(*columns))
         more = len(candidates) == want
         candidates = candidates[: want - 1]
-        kept = _newest_of_each_thread(candidates, base) if query.threads else candidates
+        if not query.threads:
+            kept = candidates
+        elif from_top:
+            kept = _first_of_each_thread(candidates, threads_met)
+        else:
+            kept = _newest_of_each_thread(candidates, base)
         full = False
         for candidate in kept:
             shown.append(candidate)
@@ -189,6 +192,13 @@ def message_page(*, folders: QuerySet[Folder] | list[Folder], query: ListQuery) 
         cursor = next_cursor = _date_cursor(candidates[-1]) if keyset else f"o{offset + len(candidates)}"
     return ListPage(rows=_rows(shown, folders, columns, base.db), next_cursor=next_cursor)
 
+
+_QUICK_FILTERS: dict[QuickFilter, dict[str, bool]] = {
+    "all": {},
+    "unread": {"seen": False},
+    "flagged": {"flagged": True},
+    "attachments": {"has_attachments": True},
+}
 
 # (id, thread_id, sort_date, the thread's message count and unread count: None without a thread,
 # then the _ROW_FIELDS, and To in Sent and Drafts)
@@ -222,6 +232,19 @@ def _instances(model: type[_M], names: Sequence[str], db: str) -> Callable[[Sequ
     ordered = sorted(names, key=attnames.index)
     positions = [list(names).index(name) for name in ordered]
     return lambda values: model.from_db(db, ordered, [values[i] for i in positions])
+
+
+def _first_of_each_thread(candidates: list[_Candidate], met: set[int]) -> list[_Candidate]:
+    """The candidates whose thread was not met before (in `met`, which this fills)."""
+    kept = []
+    for candidate in candidates:
+        thread_id = candidate[1]
+        if thread_id is not None:
+            if thread_id in met:
+                continue
+            met.add(thread_id)
+        kept.append(candidate)
+    return kept
 
 
 def _newest_of_each_thread(candidates: list[_Candidate], base: QuerySet[Message]) -> list[_Candidate]:

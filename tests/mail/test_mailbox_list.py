@@ -258,3 +258,45 @@ def test_the_view_switch_takes_effect_at_once_and_stays(owner: Any, inbox: Folde
     assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 3  # from the cache now
     client.post("/mail/preferences/", {"view": "threads", "next": f"/mail/f/{inbox.pk}/"})
     assert client.get(f"/mail/f/{inbox.pk}/").content.count(b"data-message-id=") == 1
+
+
+def test_conversation_pages_match_the_newest_of_each_thread_page_after_page(inbox: Folder) -> None:
+    """Every page, the first (folded as read) and the next ones (folded by a query), against brute force."""
+    import random
+
+    from apps.mail.models import Message
+    from apps.mail.threading import threads_refresh
+
+    rng = random.Random(5)
+    archive = make_folder(inbox.account, name="Archive", role="archive")
+    threads = [make_thread(inbox.account, f"T{n}") for n in range(40)]
+    for n in range(300):
+        thread = rng.choice([*threads, None])
+        folder = inbox if rng.random() < 0.8 else archive  # newer messages elsewhere must not hide these
+        make_message(folder, subject=f"m{n}", thread=thread, days_ago=rng.choice([rng.random() * 30, 2.0]))
+    threads_refresh(thread_ids=[t.pk for t in threads])
+    newest: dict[object, Message] = {}
+    for message in Message.objects.filter(folder=inbox).order_by("-sort_date", "-id"):
+        newest.setdefault(message.thread_id or ("alone", message.pk), message)
+    expected = [m.subject for m in sorted(newest.values(), key=lambda m: (m.sort_date, m.pk), reverse=True)]
+    shown, cursor = page_subjects(inbox, limit=7, threads=True)
+    while cursor:
+        more, cursor = page_subjects(inbox, limit=7, threads=True, cursor=cursor)
+        shown += more
+    assert shown == expected
+
+
+def test_the_first_conversation_page_costs_no_more_queries_than_the_flat_one(owner: Any, inbox: Folder) -> None:
+    for n in range(20):  # 60 messages: one read of candidates holds them all
+        thread = make_thread(inbox.account, f"T{n}")
+        for k in range(3):
+            make_message(inbox, subject=f"T{n} {k}", thread=thread, days_ago=n + k / 10)
+    client = Client()
+    client.force_login(owner)
+    client.get(f"/mail/f/{inbox.pk}/")
+    with CaptureQueriesContext(connection) as threads:
+        html = client.get(f"/mail/f/{inbox.pk}/?view=threads").content.decode()
+    with CaptureQueriesContext(connection) as flat:
+        client.get(f"/mail/f/{inbox.pk}/?view=messages")
+    assert html.count("data-message-id=") == 20
+    assert len(threads) == len(flat)
