@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django.core.cache import cache
-from django.db import models
-from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db import connection, models
+from django.db.models import Count, Q, QuerySet
 from redis.exceptions import RedisError
 
 from apps.mail.models import Folder, MailAccount, MailPreferences, Message
@@ -50,6 +51,31 @@ _RAIL_ACCOUNT_FIELDS = ("id", "label", "email_address", "sync_status", "last_err
 _RAIL_FOLDER_FIELDS = ("id", "name", "delimiter", "role", "subscribed", "unread", "total")
 
 
+@lru_cache(maxsize=1)
+def _RAIL_SQL() -> str:  # noqa: N802 - a constant, built once the models are loaded
+    """The accounts of an owner left-joined to their subscribed folders, in the rail's order.
+
+    Written out rather than built by the ORM: building this query (a FilteredRelation join) cost
+    0.8 ms on every mailbox page, four times as long as running it.
+    """
+    quote = connection.ops.quote_name
+    account = {name: quote(_column(MailAccount, name)) for name in (*_RAIL_ACCOUNT_FIELDS, "owner")}
+    folder = {name: quote(_column(Folder, name)) for name in (*_RAIL_FOLDER_FIELDS, "account")}
+    columns = [f"a.{account[name]}" for name in _RAIL_ACCOUNT_FIELDS] + [f"f.{folder[n]}" for n in _RAIL_FOLDER_FIELDS]
+    order = ", ".join([*(f"a.{account[name]}" for name in ("label", "email_address", "id")), f"f.{folder['name']}"])
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(MailAccount._meta.db_table)} a "  # noqa: S608 - names, not values
+        f"LEFT JOIN {quote(Folder._meta.db_table)} f ON f.{folder['account']} = a.{account['id']} "
+        f"AND f.{folder['subscribed']} = %s WHERE a.{account['owner']} = %s ORDER BY {order}"
+    )
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.column)
+
+
 def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[AccountFolders]:
     """Each account with its folders: special folders first, then the others as a tree.
 
@@ -57,15 +83,12 @@ def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Accoun
     """
     if not user.is_authenticated:
         return []
-    rows = (
-        MailAccount.objects.filter(owner_id=user.pk)
-        .annotate(shown=FilteredRelation("folders", condition=Q(folders__subscribed=True)))
-        .order_by("label", "email_address", "id", "shown__name")
-        .values_list(*_RAIL_ACCOUNT_FIELDS, *(f"shown__{name}" for name in _RAIL_FOLDER_FIELDS))
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_RAIL_SQL(), [True, user.pk])
+        rows = cursor.fetchall()
     accounts: dict[int, tuple[MailAccount, list[Folder]]] = {}
-    account_from = _instances(MailAccount, _RAIL_ACCOUNT_FIELDS, rows.db)
-    folder_from = _instances(Folder, ("account_id", *_RAIL_FOLDER_FIELDS), rows.db)
+    account_from = _instances(MailAccount, _RAIL_ACCOUNT_FIELDS, connection.alias)
+    folder_from = _instances(Folder, ("account_id", *_RAIL_FOLDER_FIELDS), connection.alias)
     split = len(_RAIL_ACCOUNT_FIELDS)
     for row in rows:
         account_id = row[0]
