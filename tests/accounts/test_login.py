@@ -41,6 +41,17 @@ def test_owner_signs_in_with_username_and_reaches_the_shell(owner, password):
     assert response.context["user"] == owner
 
 
+def test_the_shell_links_to_the_users_pages_and_the_sign_in_page_to_the_manifest(owner, password):
+    assert f'<link rel="manifest" href="{reverse("core:manifest")}">' in Client().get(LOGIN).content.decode()
+    client = Client()
+    client.post(LOGIN, {"login": "olivia", "password": password})
+    html = client.get(reverse("core:home")).content.decode()
+    for name in ("core:manifest", "accounts:profile", "account_change_password", "mfa_index", "account_logout"):
+        assert f'"{reverse(name)}"' in html, name
+    assert f'action="{reverse("chat:presence_status")}"' in html
+    assert reverse("admin:index") not in html  # not staff
+
+
 def test_owner_signs_in_with_email(owner, password):
     client = Client()
     response = client.post(LOGIN, {"login": owner.email, "password": password})
