@@ -858,33 +858,34 @@ _PAINT_TIMING = """() => {
 
 
 def raw_fetch_rate(stack: MailStack, user: MailUser, count: int) -> float:
-    """imapclient FETCH of the index fields in batches of UID lists (imapclient 4 refuses "1:*")."""
-    from apps.mail.imap import INDEX_HEADER_FIELDS
-
-    client = stack.imap(user)
+    """imapclient FETCH of the index fields, best of two rounds (the first warms Dovecot's caches)."""
+    client, uids = _raw_inbox(stack, user)
     try:
-        client.select_folder("INBOX", readonly=True)
-        uids = client.search("ALL")
-        fields = [
-            "UID",
-            "FLAGS",
-            "MODSEQ",
-            "RFC822.SIZE",
-            "INTERNALDATE",
-            "BODYSTRUCTURE",
-            f"BODY.PEEK[HEADER.FIELDS ({INDEX_HEADER_FIELDS})]",
-        ]
         best = float("inf")
-        for _round in range(2):  # the first round warms Dovecot's caches
+        for _round in range(2):
             started = time.perf_counter()
-            fetched = 0
-            for start in range(0, len(uids), 2000):
-                fetched += len(client.fetch(uids[start : start + 2000], fields))
+            fetched = _raw_fetch_all(client, uids)
             best = min(best, time.perf_counter() - started)
             assert fetched == count, fetched
         return count / best
     finally:
         client.logout()
+
+
+def _raw_inbox(stack: MailStack, user: MailUser) -> tuple[Any, list[int]]:
+    client = stack.imap(user)
+    client.select_folder("INBOX", readonly=True)
+    return client, client.search("ALL")
+
+
+def _raw_fetch_all(client: Any, uids: list[int]) -> int:
+    """The fields the index needs (as Ruche's sync asks them), in batches of UID lists (imapclient
+    4 refuses "1:*"); returns how many messages came."""
+    from apps.mail.imap import INDEX_HEADER_FIELDS
+
+    fields = ["UID", "FLAGS", "MODSEQ", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE"]
+    fields.append(f"BODY.PEEK[HEADER.FIELDS ({INDEX_HEADER_FIELDS})]")
+    return sum(len(client.fetch(uids[i : i + 2000], fields)) for i in range(0, len(uids), 2000))
 
 
 def raw_fetch_rate_parallel(stack: MailStack, users: list[MailUser], count: int) -> float:
@@ -921,18 +922,12 @@ def raw_fetch_rate_parallel(stack: MailStack, users: list[MailUser], count: int)
 
 
 def _raw_fetch_rounds(stack: MailStack, user: MailUser, barrier: Any, results: Any) -> None:
-    from apps.mail.imap import INDEX_HEADER_FIELDS
-
-    client = stack.imap(user)
+    client, uids = _raw_inbox(stack, user)
     try:
-        client.select_folder("INBOX", readonly=True)
-        uids = client.search("ALL")
-        fields = ["UID", "FLAGS", "MODSEQ", "RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE"]
-        fields.append(f"BODY.PEEK[HEADER.FIELDS ({INDEX_HEADER_FIELDS})]")
         fetched = 0
         for _round in range(2):
             barrier.wait()
-            fetched = sum(len(client.fetch(uids[i : i + 2000], fields)) for i in range(0, len(uids), 2000))
+            fetched = _raw_fetch_all(client, uids)
             barrier.wait()
         results.put(fetched)
     except BaseException:

@@ -42,15 +42,19 @@ def nav_for_request(request: HttpRequest) -> list[NavEntry]:
         for item in getattr(config, "nav_items", ()):
             if item.staff_only and not (user is not None and user.is_staff):
                 continue
-            url = _url(item.url_name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+            url = _reversed(item.url_name)
             current = request.path == url if url == "/" else request.path.startswith(url)
             entries.append(NavEntry(label=str(item.label), url=url, icon=item.icon, current=current))
     return entries
 
 
+def _reversed(url_name: str) -> str:
+    """`reverse` without arguments, once per process: these links are the same on every page."""
+    return _url(url_name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
 @lru_cache(maxsize=256)
-def _url(url_name: str, prefix: str, urlconf: str) -> str:
-    # The rail's links are the same on every page (given the prefix and URLconf): reversed once.
+def _url(url_name: str, prefix: str, urlconf: str) -> str:  # prefix and URLconf key the cache
     return reverse(url_name)
 
 
@@ -69,5 +73,4 @@ _SHELL_URL_NAMES = {
 
 def shell_urls() -> dict[str, str]:
     """The links every page's shell shows, reversed once per process (a `{% url %}` costs ~50 µs)."""
-    prefix, urlconf = get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
-    return {key: _url(name, prefix, urlconf) for key, name in _SHELL_URL_NAMES.items()}
+    return {key: _reversed(name) for key, name in _SHELL_URL_NAMES.items()}

@@ -26,7 +26,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     fields = [model._meta.get_field(name) for name in columns]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)  # type: ignore[union-attr]
-    converters = [_converter(field) for field in fields]
+    # Only the columns that need it (JSON; datetimes on SQLite) are converted, row by row.
+    converters = [(index, convert) for index, field in enumerate(fields) if (convert := _converter(field))]
     if connection.vendor == "postgresql":
         _copy(table, names, converters, rows)
     elif connection.vendor == "sqlite":
@@ -96,22 +97,20 @@ def _sqlite_datetime(value: Any) -> Any:
     return None if value is None else connection.ops.adapt_datetimefield_value(value)
 
 
-def _convert(row: Sequence[Any], converters: Sequence[Callable[[Any], Any] | None]) -> list[Any]:
-    return [value if convert is None else convert(value) for value, convert in zip(row, converters, strict=True)]
+def _convert(row: Sequence[Any], converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> Sequence[Any]:
+    if not converters:
+        return row
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index])
+    return values
 
 
 def _copy(
-    table: str, names: str, converters: Sequence[Callable[[Any], Any] | None], rows: Sequence[Sequence[Any]]
+    table: str, names: str, converters: Sequence[tuple[int, Callable[[Any], Any]]], rows: Sequence[Sequence[Any]]
 ) -> None:
-    converted = [(index, convert) for index, convert in enumerate(converters) if convert is not None]
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
-                if not converted:
-                    copy.write_row(row)
-                    continue
-                values = list(row)  # only the columns that need it (JSON) are converted
-                for index, convert in converted:
-                    values[index] = convert(values[index])
-                copy.write_row(values)
+                copy.write_row(_convert(row, converters))

@@ -140,6 +140,11 @@ def addresses(raw: bytes | None) -> list[list[str]]:
             listed = _simple_list(text)
             if listed is not None:
                 return listed
+    return parsed_addresses(raw)
+
+
+def parsed_addresses(raw: bytes) -> list[list[str]]:
+    """`addresses` by the full RFC 5322 parser: what its fast paths must give too (tests compare them)."""
     result = []
     for address in parse_address_list(raw):
         result.append([clean(address.name)[:MAX_NAME], clean(address.address)[:MAX_ADDRESS]])

@@ -33,7 +33,7 @@ from apps.mail.connections import imap_call
 from apps.mail.imap import ImapConnection, ImapError, ImapFolderError, SearchCriteria
 from apps.mail.imap_parse import uid_set_from
 from apps.mail.models import Folder, MailAccount, Message
-from apps.mail.sync import INDEX_UIDS_MAX, folder_index_uids
+from apps.mail.sync_found import INDEX_UIDS_MAX, folder_index_uids
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,6 @@ from django.utils.translation import gettext as _
 
 from apps.core.redis import get_redis, held_lock, key
 from apps.mail import events
-from apps.mail.bulk import insert_rows
 from apps.mail.imap import (
     FolderState,
     ImapConnection,
@@ -47,12 +46,11 @@ from apps.mail.imap import (
     ImapLoginError,
     ImapSettings,
 )
-from apps.mail.imap_parse import uid_set_from
 from apps.mail.models import Folder, MailAccount, Message, SyncStatus
-from apps.mail.sync_rows import MESSAGE_COLUMNS, IndexEntry, _entry_from, _flag_fields, _hashable
+from apps.mail.sync_rows import IndexEntry, _entry_from, _flag_fields, _hashable, entries_insert
 from apps.mail.sync_tree import folder_rows_lock, folders_sync
 from apps.mail.sync_tuning import relaxed_commit, statistics_refresh
-from apps.mail.threading import thread_ids_of, threads_assign, threads_refresh
+from apps.mail.threading import thread_ids_of, threads_refresh
 
 log = logging.getLogger(__name__)
 
@@ -502,9 +500,7 @@ class _Work:
                 if entry.uid not in existing and low <= entry.uid <= high:
                     entries[entry.uid] = entry
             messages = list(entries.values())
-            thread_ids = threads_assign(account_id=self.account.pk, messages=messages)
-            insert_rows(Message, MESSAGE_COLUMNS, [entry.values() for entry in messages])
-            threads_refresh(thread_ids=thread_ids)
+            entries_insert(account_id=self.account.pk, entries=messages)
             Folder.objects.filter(pk=folder.pk).update(**updates)
             for name, value in updates.items():
                 setattr(folder, name, value)
@@ -529,44 +525,6 @@ class _Work:
         )
         if self.progress is not None:
             self.progress(folder, done, total)
-
-
-# ---------------------------------------------------------------- search-time indexing
-INDEX_UIDS_MAX = 200
-
-
-def folder_index_uids(*, folder: Folder, imap: ImapConnection, uids: Sequence[int], uidvalidity: int) -> list[int]:
-    """Indexes these UIDs of the folder now, out of the backfill's order; returns their Message ids.
-
-    A search found them on the server below the indexed window (`backfill_below`): they get their
-    rows at once, made by the same code as the sync's, so they can be listed and opened like any
-    other. At most INDEX_UIDS_MAX UIDs (the newest); UIDs already indexed are not fetched again,
-    and UIDs gone from the server are left out. `uidvalidity` is what the caller saw on `imap`:
-    if the folder's index now belongs to another UIDVALIDITY, nothing is written.
-    """
-    wanted = sorted({int(uid) for uid in uids if int(uid) > 0})[-INDEX_UIDS_MAX:]
-    if not wanted:
-        return []
-    known = set(Message.objects.filter(folder=folder, uid__in=wanted).values_list("uid", flat=True))
-    missing = [uid for uid in wanted if uid not in known]
-    wanted_missing = set(missing)
-    fetched = imap.fetch_headers(folder.name, uid_set_from(missing)) if missing else []
-    now = timezone.now()
-    with transaction.atomic():
-        folder_rows_lock(folder_ids=[folder.pk])
-        current = Folder.objects.filter(pk=folder.pk).values_list("uidvalidity", flat=True).first()
-        if current != uidvalidity:
-            return []  # rebuilt (or deleted) meanwhile: these UIDs mean nothing any more
-        existing = set(Message.objects.filter(folder=folder, uid__in=wanted).values_list("uid", flat=True))
-        entries: dict[int, IndexEntry] = {}
-        for item in fetched:
-            if item.uid in wanted_missing and item.uid not in existing:
-                entries[item.uid] = _entry_from(folder.account_id, folder.pk, item, now)
-        messages = list(entries.values())
-        thread_ids = threads_assign(account_id=folder.account_id, messages=messages)
-        insert_rows(Message, MESSAGE_COLUMNS, [entry.values() for entry in messages])
-        threads_refresh(thread_ids=thread_ids)
-    return list(Message.objects.filter(folder=folder, uid__in=wanted).values_list("id", flat=True))
 
 
 def _unchanged(folder: Folder, state: FolderState) -> bool:

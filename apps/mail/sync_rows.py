@@ -7,12 +7,15 @@ Pure and private to the sync engine (apps/mail/sync.py), which bulk-inserts thes
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from apps.mail.bulk import insert_rows
 from apps.mail.headers import IndexHeaders, clean, has_attachments, index_headers, parse_internaldate
 from apps.mail.imap import FetchedHeaders
+from apps.mail.models import Message
+from apps.mail.threading import threads_assign, threads_refresh
 
 # The sync engine's logger: these lines belong to its story (and its log filters).
 log = logging.getLogger("apps.mail.sync")
@@ -135,3 +138,10 @@ def _entry_from(account_id: int, folder_id: int, item: FetchedHeaders, now: date
         headers.spam_flag,
     )
     return IndexEntry(uid=item.uid, headers=headers, sort_date=sort_date, seen=seen, row=row)
+
+
+def entries_insert(*, account_id: int, entries: Sequence[IndexEntry]) -> None:
+    """Writes new index rows (none of them already indexed) with their threads, in the caller's transaction."""
+    thread_ids = threads_assign(account_id=account_id, messages=entries)
+    insert_rows(Message, MESSAGE_COLUMNS, [entry.values() for entry in entries])
+    threads_refresh(thread_ids=thread_ids)

@@ -12,7 +12,7 @@ from django.test import Client
 from apps.mail import indexer
 from apps.mail.models import Folder, MailAccount, Message
 from apps.mail.search import SearchResults, parse_query, search_messages, search_results
-from apps.mail.sync import INDEX_UIDS_MAX
+from apps.mail.sync_found import INDEX_UIDS_MAX
 from tests.mail.mailboxes import account_for, deliver, email_message, inbox_of, sync
 from tests.mailstack import MailStack, MailUser
 

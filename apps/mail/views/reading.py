@@ -65,8 +65,7 @@ def reader_context(request: AuthedRequest, message: Message) -> dict[str, Any]:
 
 def _in_conversation(message: Message) -> bool:
     """Whether the pane lists a conversation: a thread of several messages (the list of one is not shown)."""
-    thread = message.thread if message.thread_id else None
-    return thread is not None and thread.message_count > 1
+    return message.thread is not None and message.thread.message_count > 1
 
 
 @never_cache
