@@ -179,7 +179,7 @@ RUCHE_REDIS_PREFIX = env_str("RUCHE_REDIS_PREFIX", "ruche")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": RUCHE_REDIS_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from apps.chat.presence import is_busy
-from apps.core.navigation import nav_for_request, shell_urls
+from apps.core.navigation import nav_for_request
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"site_name": settings.SITE_NAME, "shell_urls": shell_urls()}
+        return {"site_name": settings.SITE_NAME}
     try:
         busy = is_busy(user.pk)
     except redis.RedisError:
@@ -21,7 +21,6 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     return {
         "site_name": settings.SITE_NAME,
         "nav": nav_for_request(request),
-        "shell_urls": shell_urls(),
         "busy": busy,
         "presence_idle_seconds": settings.RUCHE_PRESENCE_IDLE_SECONDS,
     }

@@ -42,35 +42,18 @@ def nav_for_request(request: HttpRequest) -> list[NavEntry]:
         for item in getattr(config, "nav_items", ()):
             if item.staff_only and not (user is not None and user.is_staff):
                 continue
-            url = _reversed(item.url_name)
+            url = reversed_url(item.url_name)
             current = request.path == url if url == "/" else request.path.startswith(url)
             entries.append(NavEntry(label=str(item.label), url=url, icon=item.icon, current=current))
     return entries
 
 
-def _reversed(url_name: str) -> str:
-    """`reverse` without arguments, once per process: these links are the same on every page."""
-    return _url(url_name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+def reversed_url(url_name: str, *args: int) -> str:
+    """`reverse`, once per process for each name and arguments (a `{% url %}` costs ~50 µs): the
+    rail's app links are the same on every page, a folder's link on every page that lists it."""
+    return _url(url_name, args, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
 
 
-@lru_cache(maxsize=256)
-def _url(url_name: str, prefix: str, urlconf: str) -> str:  # prefix and URLconf key the cache
-    return reverse(url_name)
-
-
-# The shell's own links (base.html), by the names its template uses.
-_SHELL_URL_NAMES = {
-    "manifest": "core:manifest",
-    "home": "core:home",
-    "presence_status": "chat:presence_status",
-    "profile": "accounts:profile",
-    "password": "account_change_password",
-    "mfa": "mfa_index",
-    "admin": "admin:index",
-    "logout": "account_logout",
-}
-
-
-def shell_urls() -> dict[str, str]:
-    """The links every page's shell shows, reversed once per process (a `{% url %}` costs ~50 µs)."""
-    return {key: _reversed(name) for key, name in _SHELL_URL_NAMES.items()}
+@lru_cache(maxsize=4096)
+def _url(url_name: str, args: tuple[int, ...], prefix: str, urlconf: str) -> str:  # prefix and URLconf key it too
+    return reverse(url_name, args=args)

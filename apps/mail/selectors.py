@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django.core.cache import cache
 from django.db import connection, models
-from django.db.models import Count, Q, QuerySet
+from django.db.models import DEFERRED, Count, Q, QuerySet
 from redis.exceptions import RedisError
 
-from apps.mail.models import Folder, MailAccount, MailPreferences, Message
+from apps.mail.models import Folder, FolderRole, MailAccount, MailPreferences, Message
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,6 +31,8 @@ def mail_accounts_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
 
 # ---------------------------------------------------------------- folders
 _ROLE_ORDER = {"inbox": 0, "drafts": 1, "sent": 2, "archive": 3, "junk": 4, "trash": 5}
+# get_role_display() rebuilds the choices' dict at every call, for every folder of the rail.
+_ROLE_LABELS = dict(FolderRole.choices)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Accoun
         for folder in folders:
             folder.account = account
             parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
-            label = folder.get_role_display() if folder.role else parts[-1]
+            label = _ROLE_LABELS.get(folder.role, folder.role) if folder.role else parts[-1]
             entries.append(FolderEntry(folder=folder, label=str(label), depth=0 if folder.role else len(parts) - 1))
         result.append(AccountFolders(account=account, folders=entries))
     return result
@@ -232,7 +234,7 @@ _MESSAGE_FIELDS = ("id", "thread_id", "sort_date")
 
 def _rows(shown: list[_Candidate], folders: list[Folder], columns: tuple[str, ...], db: str) -> list[ListRow]:
     by_id = {folder.pk: folder for folder in folders}
-    build = _instances(Message, [*_MESSAGE_FIELDS, *columns[len(_CANDIDATE_FIELDS) :]], db)
+    build = _instances(Message, (*_MESSAGE_FIELDS, *columns[len(_CANDIDATE_FIELDS) :]), db)
     rows = []
     for candidate in shown:
         pk, thread_id, when, count, unread = candidate[:5]
@@ -245,16 +247,25 @@ def _rows(shown: list[_Candidate], folders: list[Folder], columns: tuple[str, ..
     return rows
 
 
-def _instances(model: type[_M], names: Sequence[str], db: str) -> Callable[[Sequence[Any]], _M]:
+@lru_cache(maxsize=64)  # a handful of (model, columns, database): built once, not on every page
+def _instances(model: type[_M], names: tuple[str, ...], db: str) -> Callable[[Sequence[Any]], _M]:
     """Model instances from value tuples that follow `names` (attnames), the other fields deferred.
 
-    `Model.from_db` takes a subset of the fields in the model's own field order: the values are
-    put in that order here.
+    `Model.from_db` is given a value for every field, DEFERRED where none was read: given a subset,
+    it would look each field up in the list of names, for every row (a fifth of building a page's rows).
     """
     attnames = [field.attname for field in model._meta.concrete_fields]
     ordered = sorted(names, key=attnames.index)
-    positions = [list(names).index(name) for name in ordered]
-    return lambda values: model.from_db(db, ordered, [values[i] for i in positions])
+    slots = [(attnames.index(name), names.index(name)) for name in ordered]
+    blank = [DEFERRED] * len(attnames)
+
+    def build(values: Sequence[Any]) -> _M:
+        row = blank.copy()
+        for slot, position in slots:
+            row[slot] = values[position]
+        return model.from_db(db, ordered, row)
+
+    return build
 
 
 def _first_of_each_thread(candidates: list[_Candidate], met: set[int]) -> list[_Candidate]:
