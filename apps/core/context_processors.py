@@ -5,6 +5,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from apps.chat.presence import is_busy
 from apps.core.navigation import nav_for_request
@@ -14,13 +15,18 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"site_name": settings.SITE_NAME}
-    try:
-        busy = is_busy(user.pk)
-    except redis.RedisError:
-        busy = False  # Redis down: pages (the status page first) still render
+    # Lazy: fragments (a reading pane, a page of rows) render without the shell and do not pay
+    # for its Redis round trip; a page reads each once.
     return {
         "site_name": settings.SITE_NAME,
-        "nav": nav_for_request(request),
-        "busy": busy,
+        "nav": SimpleLazyObject(lambda: nav_for_request(request)),
+        "busy": SimpleLazyObject(lambda: _busy(user.pk)),
         "presence_idle_seconds": settings.RUCHE_PRESENCE_IDLE_SECONDS,
     }
+
+
+def _busy(user_id: int) -> bool:
+    try:
+        return is_busy(user_id)
+    except redis.RedisError:
+        return False  # Redis down: pages (the status page first) still render
