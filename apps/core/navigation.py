@@ -7,13 +7,12 @@ exist (and have pages) are listed; nothing here names them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.apps import apps
-from django.conf import settings
 from django.http import HttpRequest
-from django.urls import get_script_prefix, get_urlconf, reverse
+
+from apps.core.links import link
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -42,18 +41,7 @@ def nav_for_request(request: HttpRequest) -> list[NavEntry]:
         for item in getattr(config, "nav_items", ()):
             if item.staff_only and not (user is not None and user.is_staff):
                 continue
-            url = reversed_url(item.url_name)
+            url = link(item.url_name)
             current = request.path == url if url == "/" else request.path.startswith(url)
             entries.append(NavEntry(label=str(item.label), url=url, icon=item.icon, current=current))
     return entries
-
-
-def reversed_url(url_name: str, *args: int) -> str:
-    """`reverse`, once per process for each name and arguments (a `{% url %}` costs ~50 µs): the
-    rail's app links are the same on every page, a folder's link on every page that lists it."""
-    return _url(url_name, args, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-
-
-@lru_cache(maxsize=4096)
-def _url(url_name: str, args: tuple[int, ...], prefix: str, urlconf: str) -> str:  # prefix and URLconf key it too
-    return reverse(url_name, args=args)

@@ -14,7 +14,7 @@ from django.utils import dateformat, formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from apps.core.navigation import reversed_url
+from apps.core.links import link
 from apps.mail.models import Message
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def folder_rail(context: template.Context) -> SafeString:
                 aria = ' aria-current="page"' if current_pk == pk else ""
                 parts.append(
                     f'      <li class="depth-{int(entry.depth)}">\n'
-                    f'        <a href="{escape(reversed_url("mail:folder", pk))}" data-folder-id="{pk}"{aria}>\n'
+                    f'        <a href="{escape(link("mail:folder", pk))}" data-folder-id="{pk}"{aria}>\n'
                     f'          <span class="folder-name">{escape(entry.label)}</span>\n'
                     f'          <span class="count" data-unread-for="{pk}"{"" if unread else " hidden"}>'
                     f'<span class="visually-hidden">{unread_text} </span>{unread}</span>\n'
@@ -176,20 +176,20 @@ def folder_rail(context: template.Context) -> SafeString:
             parts.append("    </ul>\n")
         else:
             parts.append(f'    <p class="muted small">{escape(_("Fetching the folder list…"))}</p>\n')
-        manage = escape(reversed_url("mail:folders_manage", account.pk))
+        manage = escape(link("mail:folders_manage", account.pk))
         parts.append(
             f'    <p class="folder-manage-link small"><a href="{manage}">{escape(_("Manage folders"))}'
             f'<span class="visually-hidden"> ({address})</span></a></p>\n'
         )
         if account.sieve_port:
-            filters = escape(reversed_url("mail:filters", account.pk))
+            filters = escape(link("mail:filters", account.pk))
             parts.append(
                 f'    <p class="folder-filters-link small"><a href="{filters}">{escape(_("Filters and out-of-office"))}'
                 f'<span class="visually-hidden"> ({address})</span></a></p>\n'
             )
         parts.append("  </section>\n")
     if mailboxes:
-        snoozed = escape(reversed_url("mail:snoozed"))
+        snoozed = escape(link("mail:snoozed"))
         parts.append(
             f'  <p class="folder-snoozed-link small"><a href="{snoozed}">{escape(_("Snoozed messages"))}</a></p>\n'
         )
