@@ -350,3 +350,55 @@ def test_a_header_that_crashes_the_modern_parser_falls_back_to_compat32():
     message = parse_message(raw, cid_url=None)
     assert (message.subject, message.text) == ("Crashes policy.default", "Still readable.\n")
     assert message.errors == ["Some headers are malformed; the message was read in compatibility mode."]
+
+
+def _mutations(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    samples = [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
+    specials = [b"\n", b"\r", b"\x00", b"=?", b"--", b'"', b";", b":", b"*", b"=", b"\xff", b"boundary=", b"(x)", b"''"]
+    found = list(samples)
+    for round_ in range(count):
+        data = bytearray(samples[round_ % len(samples)])
+        for _ in range(rng.randint(1, 12)):
+            position = rng.randrange(len(data) + 1)
+            if rng.random() < 0.5:
+                data[position:position] = rng.choice(specials)
+            else:
+                del data[position : position + rng.randint(1, 40)]
+        found.append(bytes(data))
+    return found
+
+
+def test_shared_header_objects_read_every_message_as_the_plain_policy_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parser keeps one header object per distinct name and value (apps.mail.mime._SharedHeaders);
+    # the plain policy.default, which parses every header each time it is read, is the reference.
+    import dataclasses
+    from email import policy
+
+    from apps.mail import mime
+
+    for raw in _mutations(400, seed=61):
+        shared = dataclasses.asdict(parse_message(raw, cid_url=cid_url_for("/c/")))
+        with monkeypatch.context() as plain:
+            plain.setattr(mime, "_PARSE_POLICY", policy.default)
+            reference = dataclasses.asdict(parse_message(raw, cid_url=cid_url_for("/c/")))
+        assert shared == reference
+
+
+def test_headers_are_kept_once_and_a_huge_one_is_not_kept() -> None:
+    from apps.mail import mime
+
+    def message(content_type: str) -> bytes:
+        return f"From: a@example.org\nSubject: Kept\nContent-Type: {content_type}\n\nBody.\n".encode()
+
+    mime._shared_header.cache_clear()
+    assert parse_message(message("text/plain; charset=utf-8; x-seen=1"), cid_url=None).text == "Body.\n"
+    first = mime._shared_header.cache_info()
+    assert first.currsize == 1  # the parser read that Content-Type many times, parsed once
+    assert first.hits > 0
+    parse_message(message("text/plain; charset=utf-8; x-seen=1"), cid_url=None)
+    assert mime._shared_header.cache_info().currsize == 1  # the next message with it: no new entry
+
+    huge = "text/plain; charset=utf-8; x-pad=" + "a" * (mime._SHARED_HEADER_MAX + 1)
+    assert parse_message(message(huge), cid_url=None).text == "Body.\n"
+    assert mime._shared_header.cache_info().currsize == 1  # read, not kept
