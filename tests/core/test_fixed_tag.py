@@ -45,7 +45,7 @@ def test_rendered_once_then_reused() -> None:
     with translation.override("en"):
         template.render({})
         # What it keeps is what it shows: changing the kept text changes the next render.
-        node.rendered[("en", "/", True)] = "kept"
+        node.rendered[("en", "/", None, True)] = "kept"
         assert template.render({}) == "kept"
 
 

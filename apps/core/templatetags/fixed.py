@@ -2,7 +2,7 @@
 
 A mailbox page holds about seventy `{% translate %}` of fixed text (labels, menus, the shortcuts
 help), each a dozen function calls on every request. Inside `fixed` they are rendered once per
-process, language and script prefix, then reused.
+process, language, script prefix and URLconf, then reused.
 
 Only nodes whose output cannot depend on the request are accepted, checked when the template is
 compiled: text, comments, `{% load %}`, `{% translate "literal" %}`, `{% blocktranslate %}` without
@@ -20,7 +20,7 @@ from django.template.base import Node, NodeList, Parser, TextNode, Token, TokenT
 from django.template.defaulttags import CommentNode, LoadNode, URLNode
 from django.templatetags.i18n import BlockTranslateNode, TranslateNode
 from django.templatetags.static import StaticNode
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
@@ -32,11 +32,11 @@ class FixedNode(Node):
 
     def __init__(self, nodelist: NodeList) -> None:
         self.nodelist = nodelist
-        # Bounded: one entry per language, script prefix and autoescape setting the site uses.
-        self.rendered: dict[tuple[str | None, str, bool], SafeString] = {}
+        # Bounded: one entry per language, script prefix, URLconf and autoescape setting the site uses.
+        self.rendered: dict[tuple[str | None, str, str | None, bool], SafeString] = {}
 
     def render(self, context: template.Context) -> SafeString:
-        key = (translation.get_language(), get_script_prefix(), context.autoescape)
+        key = (translation.get_language(), get_script_prefix(), get_urlconf(), context.autoescape)
         output = self.rendered.get(key)
         if output is None:
             output = self.rendered[key] = mark_safe(self.nodelist.render(context))  # noqa: S308 - checked nodes only
