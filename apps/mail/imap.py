@@ -323,11 +323,14 @@ class ImapConnection(ImapWriting, ImapPush):
             highestmodseq=int(modseq) if modseq is not None and not response.get(b"NOMODSEQ") else None,
         )
 
-    def _ensure_selected(self, folder: str, *, readonly: bool) -> None:
+    def is_selected(self, folder: str, *, readonly: bool = True) -> bool:
+        """Whether `folder` is selected now, fit for reads (`readonly`) or for writes too."""
         # A read-write selection serves reads too; a read-only one must be upgraded to write.
-        if self._selected is not None and self._selected[0] == folder and (readonly or not self._selected[1]):
-            return
-        self.select(folder, readonly=readonly)
+        return self._selected is not None and self._selected[0] == folder and (readonly or not self._selected[1])
+
+    def _ensure_selected(self, folder: str, *, readonly: bool) -> None:
+        if not self.is_selected(folder, readonly=readonly):
+            self.select(folder, readonly=readonly)
 
     # ------------------------------------------------------------ search
     def search_uids(self, criteria: str = "ALL") -> list[int]:

@@ -466,33 +466,40 @@ def test_the_sync_publishes_counts_messages_and_progress(
     assert (states[0], states[-1]) == ("running", "done")
 
 
-def test_a_sync_with_nothing_new_selects_no_folder_and_a_change_is_still_seen(
+def test_a_sync_with_nothing_new_examines_only_the_inbox_and_a_change_is_still_seen(
     account: MailAccount, mailstack: MailStack, mail_user: MailUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Dovecot answers LIST-STATUS: unchanged folders are known from the LIST alone."""
+    """Dovecot answers LIST-STATUS: unchanged folders are known from the LIST alone. INBOX is
+    examined before the LIST (sync._inbox_examined), and that selection serves its sync."""
     from apps.mail.imap import ImapConnection
 
     fill(mailstack, mail_user, "INBOX", [build(n) for n in range(1, 4)])
     account_sync(account_id=account.pk)
-    selected: list[str] = []
-    select = ImapConnection.select
+    commands: list[str] = []
+    select, list_folders = ImapConnection.select, ImapConnection.list_folders
 
     def counting_select(self: ImapConnection, folder: str, *, readonly: bool = True) -> Any:
-        selected.append(folder)
+        commands.append(f"EXAMINE {folder}")
         return select(self, folder, readonly=readonly)
 
+    def counting_list(self: ImapConnection) -> Any:
+        commands.append("LIST")
+        return list_folders(self)
+
     monkeypatch.setattr(ImapConnection, "select", counting_select)
+    monkeypatch.setattr(ImapConnection, "list_folders", counting_list)
 
     account_sync(account_id=account.pk)
-    assert selected == []
+    assert commands == ["EXAMINE INBOX", "LIST"]
 
     fill(mailstack, mail_user, "INBOX", [build(4)])
     client = mailstack.imap(mail_user)
     client.select_folder("Sent")
     client.append("Sent", build(5))
     client.logout()
+    commands.clear()
     account_sync(account_id=account.pk)
-    assert sorted(selected) == ["INBOX", "Sent"]
+    assert commands == ["EXAMINE INBOX", "LIST", "EXAMINE Sent"]  # INBOX's first EXAMINE serves its sync
     assert Message.objects.filter(folder__account=account, folder__role="inbox").count() == 4
     assert Message.objects.filter(folder__account=account, folder__role="sent").count() == 1
 
