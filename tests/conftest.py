@@ -90,7 +90,24 @@ class LiveServer:
     def __init__(self) -> None:
         import uvicorn
 
-        from groupware.asgi import application
+        from groupware.asgi import application as ruche
+
+        # Requests in flight are counted, so a test's teardown can wait for the ones its page
+        # started before the database is flushed (a flush under a running request deadlocked).
+        self.in_flight = 0
+        self.idle = threading.Condition()
+
+        async def application(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await ruche(scope, receive, send)
+            with self.idle:
+                self.in_flight += 1
+            try:
+                await ruche(scope, receive, send)
+            finally:
+                with self.idle:
+                    self.in_flight -= 1
+                    self.idle.notify_all()
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -111,6 +128,11 @@ class LiveServer:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("live ASGI server did not start")
             time.sleep(0.02)
+
+    def wait_idle(self, timeout: float = 10) -> None:
+        """Returns once no HTTP request is being served (or after `timeout` seconds)."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.in_flight == 0, timeout=timeout)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -184,6 +206,7 @@ def new_context(_playwright_browser: Any, asgi_server: LiveServer) -> Iterator[C
     yield make
     for context in contexts:
         context.close()
+    asgi_server.wait_idle()  # what the pages started ends before the database is flushed
 
 
 @pytest.fixture

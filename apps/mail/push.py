@@ -96,7 +96,12 @@ class AccountWatcher(threading.Thread):
         from apps.mail.sync import folder_sync
 
         close_old_connections()
-        folder_sync(folder_id=folder_id)
+        try:
+            folder_sync(folder_id=folder_id)
+        finally:
+            # Between syncs the watcher waits in IDLE for minutes: it holds no database connection
+            # meanwhile (one per watched account would add up).
+            connection.close()
 
 
 class ImapIdleWatchers:

@@ -55,3 +55,32 @@ def test_watcher_indexes_mail_delivered_by_postfix(owner: Any, mail_user: Any, m
     finally:
         watchers.close()
     assert watchers.watchers == {}
+
+
+def test_a_watcher_in_idle_holds_no_database_connection(owner: Any, mail_user: Any, mailstack: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("counts the server's sessions (CI runs the suite on PostgreSQL)")
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return int(cursor.fetchone()[0])
+
+    account = account_for(owner, mail_user, mailstack)
+    deliver(mailstack, mail_user, email_message("Before"))
+    sync(account)
+    before = sessions()
+    watchers = ImapIdleWatchers()
+    watchers.users_changed(added=frozenset({owner.pk}), removed=frozenset())
+    try:
+        time.sleep(1)  # the watcher catches up with a sync, then enters IDLE
+        deliver(mailstack, mail_user, email_message("While idling"))  # IDLE sees it: a second sync
+        assert wait_for(lambda: Message.objects.filter(account=account, subject="While idling").exists())
+        assert wait_for(lambda: watchers.watchers[account.pk].changes_seen >= 1)
+        assert wait_for(lambda: sessions() == before, seconds=5)  # back in IDLE: its connection is closed
+    finally:
+        watchers.close()
