@@ -67,8 +67,11 @@ class AccountWatcher(threading.Thread):
             self.stop_event.wait(30)  # not synced yet: the first sync creates the folder
             return
         with ImapConnection(ImapSettings.for_account(account)) as imap:
-            # Whatever arrived between the last sync and this IDLE would never be reported
-            # by IDLE: catch up first (cheap with CONDSTORE when nothing changed).
+            # IDLE reports what changes after this session's SELECT. Selected first, then caught up
+            # (cheap with CONDSTORE when nothing changed): a change made while the catch-up runs is
+            # in the sync or reported when IDLE starts. Caught up first, a change made between
+            # the sync's read and the SELECT was in neither, until the next change.
+            imap.select(inbox.name, readonly=True)
             self._sync(inbox.pk)
             imap.idle_start(inbox.name)
             log.info(
