@@ -84,3 +84,34 @@ def test_a_watcher_in_idle_holds_no_database_connection(owner: Any, mail_user: A
         assert wait_for(lambda: sessions() == before, seconds=5)  # back in IDLE: its connection is closed
     finally:
         watchers.close()
+
+
+def test_a_change_made_while_the_watcher_catches_up_is_not_lost(
+    owner: Any, mail_user: Any, mailstack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher selects the Inbox, catches up with a sync, then idles: a flag set by another
+    client right after the catch-up read the flags is reported when IDLE starts."""
+    from apps.mail import sync as sync_module
+
+    account = account_for(owner, mail_user, mailstack)
+    deliver(mailstack, mail_user, email_message("Flag me"))
+    sync(account)
+    real_sync = sync_module.folder_sync
+    calls: list[dict[str, Any]] = []
+
+    def catch_up_then_another_client_flags(**kwargs: Any) -> Any:
+        result = real_sync(**kwargs)
+        if not calls:  # the catch-up only
+            calls.append(kwargs)
+            with mailstack.imap(mail_user) as imap:
+                imap.select_folder("INBOX")
+                imap.add_flags(imap.search(["SUBJECT", "Flag me"]), [b"\\Flagged"])
+        return result
+
+    monkeypatch.setattr(sync_module, "folder_sync", catch_up_then_another_client_flags)
+    watchers = ImapIdleWatchers()
+    watchers.users_changed(added=frozenset({owner.pk}), removed=frozenset())
+    try:
+        assert wait_for(lambda: Message.objects.filter(account=account, subject="Flag me", flagged=True).exists())
+    finally:
+        watchers.close()
