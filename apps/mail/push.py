@@ -138,3 +138,4 @@ class ImapIdleWatchers:
             watcher = self.watchers[account_id]
             self._stop(account_id)
             watcher.join(timeout=CHECK_SECONDS * 3)
+        connection.close()  # the calling thread's, opened by users_changed
