@@ -105,11 +105,20 @@ def mailboxes_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Accoun
         entries = []
         for folder in folders:
             folder.account = account
-            parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
-            label = _ROLE_LABELS.get(folder.role, folder.role) if folder.role else parts[-1]
-            entries.append(FolderEntry(folder=folder, label=str(label), depth=0 if folder.role else len(parts) - 1))
+            depth = 0 if folder.role else len(folder_parts(folder)) - 1
+            entries.append(FolderEntry(folder=folder, label=folder_label(folder), depth=depth))
         result.append(AccountFolders(account=account, folders=entries))
     return result
+
+
+def folder_parts(folder: Folder) -> list[str]:
+    """The folder's path on the server, cut at its delimiter (a flat name is one part)."""
+    return folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+
+
+def folder_label(folder: Folder) -> str:
+    """A folder's name in the UI: its role's (translated), else the last part of its path."""
+    return str(_ROLE_LABELS.get(folder.role, folder.role)) if folder.role else folder_parts(folder)[-1]
 
 
 def inbox_folders_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Folder]:

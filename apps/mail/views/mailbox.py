@@ -59,7 +59,7 @@ def folder_view(request: AuthedRequest, folder_id: int, message_id: int | None =
         folders=[folder],
         current=folder,
         base_url=reverse("mail:folder", args=[folder.pk]),
-        title=_folder_title(folder),
+        title=selectors.folder_label(folder),
         message_id=message_id,
     )
 
@@ -77,12 +77,6 @@ def unified_view(request: AuthedRequest, message_id: int | None = None) -> HttpR
         title=_("All inboxes"),
         message_id=message_id,
     )
-
-
-def _folder_title(folder: Folder) -> str:
-    if folder.role:
-        return str(folder.get_role_display())
-    return folder.name.split(folder.delimiter)[-1] if folder.delimiter else folder.name
 
 
 def _mailbox(

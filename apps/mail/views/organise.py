@@ -189,7 +189,7 @@ def folders_manage(request: AuthedRequest, account_id: int) -> HttpResponse:
     folders = sorted(Folder.objects.filter(account=account), key=lambda f: (f.role != "inbox", f.name.casefold()))
     entries = []
     for folder in folders:
-        parts = folder.name.split(folder.delimiter) if folder.delimiter else [folder.name]
+        parts = selectors.folder_parts(folder)
         entries.append({"folder": folder, "label": parts[-1], "depth": len(parts) - 1})
     return render(
         request,
